@@ -1,0 +1,120 @@
+package webhooks
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// Envelope renders the request body of one delivery: the wire format of a
+// product. The library ships TGMEnvelope (the default); another product's
+// format is a type implementing this interface, set in Config.Envelope.
+type Envelope interface {
+	// Marshal returns the body sent to webhook webhookID for event ev. It is
+	// called for every attempt and must be deterministic: a retry sends the
+	// same bytes.
+	Marshal(ev *Event, webhookID int64) ([]byte, error)
+}
+
+// TGMEnvelope is the TGM Expert payload:
+//
+//	{"eventId", "event", "timestamp", "webhookId", "apiVersion", "client",
+//	 "company", "data": {"id", "type", "attributes", "previous"}, "metadata"}
+//
+// timestamp is the event time in RFC 3339 UTC with milliseconds. client is
+// omitted for the single-tenant client "" and company for client-wide events;
+// data.id is omitted when the event has none; data.previous and metadata are
+// always present, null when empty. Test pings (webhook.ping) have the seed's
+// shorter shape: data holds only type and attributes.
+type TGMEnvelope struct {
+	// APIVersion is the apiVersion field. Default "1.0".
+	APIVersion string
+}
+
+// TimestampFormat is RFC 3339 with milliseconds, as in "2026-02-01T12:30:45.123Z".
+const TimestampFormat = "2006-01-02T15:04:05.000Z07:00"
+
+type tgmData struct {
+	ID         any `json:"id,omitempty"`
+	Type       any `json:"type"`
+	Attributes any `json:"attributes"`
+	Previous   any `json:"previous"`
+}
+
+type tgmPingData struct {
+	Type       string `json:"type"`
+	Attributes any    `json:"attributes"`
+}
+
+type tgmBody struct {
+	EventID    string   `json:"eventId"`
+	Event      string   `json:"event"`
+	Timestamp  string   `json:"timestamp"`
+	WebhookID  int64    `json:"webhookId"`
+	APIVersion string   `json:"apiVersion"`
+	Client     *Client  `json:"client,omitempty"`
+	Company    *Company `json:"company,omitempty"`
+	Data       any      `json:"data"`
+	Metadata   any      `json:"metadata,omitempty"`
+}
+
+// Marshal implements Envelope.
+func (e TGMEnvelope) Marshal(ev *Event, webhookID int64) ([]byte, error) {
+	v := e.APIVersion
+	if v == "" {
+		v = "1.0"
+	}
+	b := tgmBody{
+		EventID:    ev.ID,
+		Event:      ev.Type,
+		Timestamp:  ev.Time.UTC().Format(TimestampFormat),
+		WebhookID:  webhookID,
+		APIVersion: v,
+		Company:    ev.Company,
+	}
+	if ev.Client.ID != "" {
+		c := ev.Client
+		b.Client = &c
+	}
+	if ev.Type == PingEventType {
+		b.Data = tgmPingData{Type: ev.Data.Type, Attributes: ev.Data.Attributes}
+		return json.Marshal(b)
+	}
+	b.Data = tgmData{ID: ev.Data.ID, Type: emptyToNil(ev.Data.Type), Attributes: ev.Data.Attributes, Previous: ev.Data.Previous}
+	b.Metadata = json.RawMessage("null")
+	if ev.Metadata != nil {
+		b.Metadata = ev.Metadata
+	}
+	return json.Marshal(b)
+}
+
+func emptyToNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// NewPingEvent returns the webhook.ping test event of the seed: ID
+// "ping-<unix milliseconds>", data type "WebhookTest" and a fixed message.
+func NewPingEvent(now time.Time, client Client) *Event {
+	return &Event{
+		ID:     "ping-" + strconv.FormatInt(now.UnixMilli(), 10),
+		Type:   PingEventType,
+		Time:   now.UTC(),
+		Client: client,
+		Data: EventData{
+			Type:       "WebhookTest",
+			Attributes: map[string]any{"message": "This is a test webhook delivery"},
+		},
+	}
+}
+
+// truncateEvent applies the seed's large-payload rule: keep data.id and
+// data.type, drop everything else, and mark metadata.truncated.
+func truncateEvent(ev *Event) *Event {
+	out := *ev
+	out.Data = EventData{ID: ev.Data.ID, Type: ev.Data.Type}
+	out.Metadata = map[string]any{"truncated": true}
+	return &out
+}

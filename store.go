@@ -1,0 +1,236 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// Sentinel errors callers branch on with errors.Is.
+var (
+	// ErrNotFound: no webhook or delivery with that ID in the client's store.
+	ErrNotFound = errors.New("webhooks: not found")
+	// ErrWebhookLimit: the company already has Limits.MaxWebhooksPerCompany webhooks.
+	ErrWebhookLimit = errors.New("webhooks: webhook limit reached")
+	// ErrUnknownEventType: an event type or pattern names no registered type.
+	ErrUnknownEventType = errors.New("unknown event type")
+	// ErrUnknownClient: the StoreResolver has no such client.
+	ErrUnknownClient = errors.New("webhooks: unknown client")
+	// ErrInvalid: bad input; a *ValidationError names the fields.
+	ErrInvalid = errors.New("webhooks: invalid input")
+	// ErrPayloadTooLarge: the payload exceeds Limits.MaxPayloadBytes and
+	// Config.RejectOversizePayloads is set.
+	ErrPayloadTooLarge = errors.New("webhooks: payload too large")
+	// ErrNotRetryable: only FAILED and RETRYING deliveries can be retried by hand.
+	ErrNotRetryable = errors.New("webhooks: delivery is not retryable")
+	// ErrTxUnsupported: EmitTx on a store that cannot join a host transaction,
+	// or with a transaction of another store's kind.
+	ErrTxUnsupported = errors.New("webhooks: store does not support host transactions")
+	// ErrStopped: the dispatcher is stopped or was never started.
+	ErrStopped = errors.New("webhooks: dispatcher stopped")
+)
+
+// Store persists one client's webhooks, events, deliveries and attempts.
+// Every method is safe for concurrent use, including from several processes
+// sharing one database. Methods return errors wrapping ErrNotFound for
+// missing rows. Times are stored to at least the microsecond and returned in
+// UTC. store/storetest.Run is the executable form of this contract.
+type Store interface {
+	// CreateWebhook stores w, setting w.ID. It fails with ErrWebhookLimit when
+	// w's company (or, for a system-wide webhook, the client) already has
+	// maxPerCompany webhooks; the count and the insert are atomic.
+	CreateWebhook(ctx context.Context, w *Webhook, maxPerCompany int) error
+	// GetWebhook returns one webhook, including its secret.
+	GetWebhook(ctx context.Context, id int64) (*Webhook, error)
+	// UpdateWebhook overwrites the configuration fields of w.ID (name,
+	// description, URL, events, custom headers, method, content type,
+	// timeout, retries, TLS verification, auto-disable threshold, UpdatedAt).
+	// Company, secret, activity and failure counter are left alone.
+	UpdateWebhook(ctx context.Context, w *Webhook) error
+	// SetWebhookActive enables (resetting the failure counter and the reason)
+	// or disables (recording reason) a webhook.
+	SetWebhookActive(ctx context.Context, id int64, active bool, reason string, now time.Time) error
+	// SetWebhookSecret replaces the secret.
+	SetWebhookSecret(ctx context.Context, id int64, secret string, now time.Time) error
+	// DeleteWebhook removes a webhook with its deliveries and attempts.
+	DeleteWebhook(ctx context.Context, id int64) error
+	// ListWebhooks returns webhooks ordered by ID.
+	ListWebhooks(ctx context.Context, p ListWebhooksParams) ([]*Webhook, error)
+	// MatchWebhooks returns the active webhooks that receive an event of type
+	// p.EventType for company p.CompanyID: system-wide webhooks plus, when
+	// p.CompanyID is set, that company's, whose Events select the type
+	// (MatchAny). Ordered by ID.
+	MatchWebhooks(ctx context.Context, p MatchParams) ([]*Webhook, error)
+
+	// Enqueue stores events and one PENDING delivery per listed webhook,
+	// atomically per event. An event whose ID is already stored is skipped
+	// (Duplicate). Webhooks deleted meanwhile get no delivery. Results are
+	// in the order of events.
+	Enqueue(ctx context.Context, events []EnqueueEvent) ([]EnqueueResult, error)
+	// Claim leases up to p.Limit due deliveries: PENDING or RETRYING, of an
+	// active webhook not in p.ExcludeWebhooks, with NextAttemptAt <= p.Now
+	// and no unexpired lease; oldest due first. Each claim gets a fresh
+	// fencing token, so no two callers hold the same delivery at once.
+	Claim(ctx context.Context, p ClaimParams) ([]*ClaimedDelivery, error)
+	// Complete records attempts and new states. A completion whose token is
+	// not the delivery's current one is rejected (listed in Stale) and
+	// changes nothing. In the same transaction it resets (success) or
+	// increments (failure) the webhook's ConsecutiveFailures and disables
+	// the webhook when it reaches AutoDisableAfterFailures (when > 0), or
+	// when the completion says so.
+	Complete(ctx context.Context, cs []Completion) (CompleteResult, error)
+
+	// GetDelivery returns a delivery with all its attempts.
+	GetDelivery(ctx context.Context, id int64) (*Delivery, error)
+	// ListDeliveries returns deliveries newest first (by ID), without attempts.
+	ListDeliveries(ctx context.Context, p ListDeliveriesParams) ([]*Delivery, error)
+	// RetryDelivery makes a FAILED or RETRYING delivery RETRYING and due at
+	// now; others fail with ErrNotRetryable.
+	RetryDelivery(ctx context.Context, id int64, now time.Time) error
+	// Purge deletes deliveries (with attempts) created before the cutoff, and
+	// events left without deliveries. It returns how many deliveries went.
+	Purge(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ListWebhooksParams filters Store.ListWebhooks. The zero value lists all.
+type ListWebhooksParams struct {
+	// CompanyID lists only that company's webhooks.
+	CompanyID *int64
+	// OnlySystemWide lists only webhooks with no company (ignored when CompanyID is set).
+	OnlySystemWide bool
+}
+
+// MatchParams selects webhooks for one event.
+type MatchParams struct {
+	// CompanyID of the event; nil for a client-wide event.
+	CompanyID *int64
+	// EventType of the event.
+	EventType string
+}
+
+// EnqueueEvent is one event and the webhooks it goes to.
+type EnqueueEvent struct {
+	// EventID is unique within the client's store.
+	EventID string
+	// EventType and CompanyID are kept for history and scoping.
+	EventType string
+	CompanyID *int64
+	// Payload is the encoded event (MarshalEvent), returned verbatim by Claim.
+	Payload []byte
+	// CreatedAt is the enqueue time; deliveries are due from then.
+	CreatedAt time.Time
+	// WebhookIDs get one delivery each.
+	WebhookIDs []int64
+	// Lease, when > 0, creates the deliveries already claimed by the caller
+	// until CreatedAt+Lease, with tokens in the result: the caller sends them
+	// at once without a Claim round trip.
+	Lease time.Duration
+}
+
+// EnqueueResult reports one EnqueueEvent.
+type EnqueueResult struct {
+	// Duplicate: the event ID was already stored; nothing was added.
+	Duplicate bool
+	// Deliveries created, in the order of WebhookIDs (minus deleted webhooks).
+	Deliveries []EnqueuedDelivery
+}
+
+// EnqueuedDelivery identifies a created delivery.
+type EnqueuedDelivery struct {
+	// ID of the delivery, and the webhook it goes to.
+	ID, WebhookID int64
+	// Token is the fencing token when EnqueueEvent.Lease > 0, else 0.
+	Token int64
+}
+
+// ClaimParams configures Store.Claim.
+type ClaimParams struct {
+	// Now is the claim time.
+	Now time.Time
+	// Limit caps deliveries returned.
+	Limit int
+	// Lease is how long the claim holds; after Now+Lease others may claim.
+	Lease time.Duration
+	// ExcludeWebhooks are skipped (their lanes are full).
+	ExcludeWebhooks []int64
+}
+
+// ClaimedDelivery is a leased delivery with what it takes to send it.
+type ClaimedDelivery struct {
+	// Delivery as stored at claim time (no attempts).
+	Delivery Delivery
+	// Token fences the claim: Complete accepts only the current token.
+	Token int64
+	// LeaseUntil is when the claim lapses.
+	LeaseUntil time.Time
+	// Webhook is the receiving webhook, with its secret.
+	Webhook *Webhook
+	// Payload is the stored event (EnqueueEvent.Payload).
+	Payload []byte
+}
+
+// Completion is the outcome of one attempt.
+type Completion struct {
+	// DeliveryID and Token identify the claim.
+	DeliveryID, Token int64
+	// Attempt to record; its Number is assigned by the store.
+	Attempt Attempt
+	// Status after the attempt: SUCCESS, RETRYING or FAILED.
+	Status DeliveryStatus
+	// NextAttemptAt when Status is RETRYING.
+	NextAttemptAt time.Time
+	// DisableWebhook, when non-empty, disables the webhook with this reason
+	// (the endpoint answered 410 Gone).
+	DisableWebhook string
+	// Now is the completion time.
+	Now time.Time
+}
+
+// CompleteResult reports what Complete did beyond recording.
+type CompleteResult struct {
+	// Stale lists delivery IDs whose token was out of date.
+	Stale []int64
+	// Disabled lists webhooks disabled by these completions.
+	Disabled []DisabledWebhook
+}
+
+// DisabledWebhook is a webhook Complete disabled.
+type DisabledWebhook struct {
+	// ID of the webhook and why it was disabled.
+	ID     int64
+	Reason string
+}
+
+// ListDeliveriesParams filters Store.ListDeliveries.
+type ListDeliveriesParams struct {
+	// WebhookID lists one webhook's deliveries; 0 lists all.
+	WebhookID int64
+	// Status filters by status; "" for all.
+	Status DeliveryStatus
+	// Before is the cursor: only IDs below it; 0 starts from the newest.
+	Before int64
+	// Limit caps the page; the store applies at most 1000.
+	Limit int
+}
+
+// Tx is a host transaction wrapped by a store package (for example
+// sqlitestore.WrapTx), passed to Dispatcher.EmitTx.
+type Tx interface {
+	// Underlying returns the driver transaction, e.g. *sql.Tx.
+	Underlying() any
+}
+
+// TxStore is a Store that can join a host transaction: WithTx returns a view
+// of the store whose writes happen inside tx and commit or roll back with it.
+// It fails with ErrTxUnsupported for a transaction of another kind.
+type TxStore interface {
+	Store
+	WithTx(tx Tx) (Store, error)
+}
+
+// AutoDisableReason is the reason recorded when a webhook reaches its
+// consecutive-failure threshold.
+func AutoDisableReason(failures int) string {
+	return "disabled after " + strconv.Itoa(failures) + " consecutive failed deliveries"
+}
