@@ -1,8 +1,10 @@
 package sender
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -95,6 +97,12 @@ func prepare(req *Request) (prepared, error) {
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			// url.Error quotes the raw URL, credentials included, and
+			// this message ends up in delivery history.
+			err = uerr.Err
+		}
 		return prepared{}, invalidf("URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -116,7 +124,9 @@ func prepare(req *Request) (prepared, error) {
 // buildHeader merges custom and protected headers so that protected names
 // replace, rather than add to, custom ones; a receiver seeing two
 // signature values could otherwise be tricked into checking the forged one.
-func buildHeader(req *Request, userAgent string) http.Header {
+// It validates what it keeps so a malformed header is reported as an
+// invalid request rather than as an opaque transport failure.
+func buildHeader(req *Request, userAgent string) (http.Header, error) {
 	h := make(http.Header, len(req.Header)+len(req.Protected)+2)
 	protected := make(map[string]bool, len(req.Protected))
 	for name := range req.Protected {
@@ -127,8 +137,8 @@ func buildHeader(req *Request, userAgent string) http.Header {
 		if senderOwned[key] || protected[key] {
 			continue
 		}
-		for _, v := range values {
-			h.Add(key, v)
+		if err := addValid(h, key, values); err != nil {
+			return nil, err
 		}
 	}
 	for name, values := range req.Protected {
@@ -136,8 +146,8 @@ func buildHeader(req *Request, userAgent string) http.Header {
 		if senderOwned[key] {
 			continue
 		}
-		for _, v := range values {
-			h.Add(key, v)
+		if err := addValid(h, key, values); err != nil {
+			return nil, err
 		}
 	}
 	contentType := req.ContentType
@@ -146,5 +156,46 @@ func buildHeader(req *Request, userAgent string) http.Header {
 	}
 	h.Set("Content-Type", contentType)
 	h.Set("User-Agent", userAgent)
-	return h
+	return h, nil
+}
+
+func addValid(h http.Header, key string, values []string) error {
+	if !validHeaderName(key) {
+		return invalidf("header name %q", key)
+	}
+	for _, v := range values {
+		if !validHeaderValue(v) {
+			return invalidf("header %s: value contains control characters", key)
+		}
+		h.Add(key, v)
+	}
+	return nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue rejects control characters other than tab; CR and LF in
+// particular would let a value inject extra headers.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -163,11 +163,15 @@ func (s *Sender) Send(ctx context.Context, req *Request) (*Response, error) {
 	attemptCtx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 
-	httpReq, err := http.NewRequestWithContext(attemptCtx, p.method, p.url.String(), bytes.NewReader(req.Body))
+	header, err := buildHeader(req, s.userAgent)
+	if err != nil {
+		return fail(err)
+	}
+	httpReq, err := http.NewRequestWithContext(attemptCtx, p.method, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return fail(invalidf("%w", err))
 	}
-	httpReq.Header = buildHeader(req, s.userAgent)
+	httpReq.Header = header
 
 	client := s.verified
 	if req.InsecureSkipVerify {

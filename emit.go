@@ -1,0 +1,148 @@
+package webhooks
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// Emit records ev and one delivery for every active webhook of ev's client
+// subscribed to its type (for ev's company, or system-wide). When Emit
+// returns nil the event is durable in the store; when the store fails Emit
+// returns the error and nothing is partly stored. Emit is idempotent on
+// ev.ID within a client: a repeat stores and sends nothing new, so callers
+// may retry it. An event nobody subscribes to is not stored.
+func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
+	st, item, err := d.prepare(ctx, &ev, nil)
+	if err != nil || item == nil {
+		return err
+	}
+	if _, err := st.Enqueue(ctx, []EnqueueEvent{*item}); err != nil {
+		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
+	}
+	d.Wake()
+	return nil
+}
+
+// EmitTx is Emit inside the host's own transaction (a transactional
+// outbox): the event and its deliveries commit or roll back with the host's
+// rows. tx comes from the store package, e.g. sqlitestore.WrapTx(sqlTx); the
+// client's store must implement TxStore. Deliveries start at the next poll
+// after the commit, or at once if the host calls Wake after committing.
+func (d *Dispatcher) EmitTx(ctx context.Context, tx Tx, ev Event) error {
+	if tx == nil {
+		return fmt.Errorf("webhooks: EmitTx: nil transaction: %w", ErrTxUnsupported)
+	}
+	st, item, err := d.prepare(ctx, &ev, tx)
+	if err != nil || item == nil {
+		return err
+	}
+	if _, err := st.Enqueue(ctx, []EnqueueEvent{*item}); err != nil {
+		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
+	}
+	return nil
+}
+
+// prepare validates and completes ev, finds its webhooks and encodes it. It
+// returns a nil item when no webhook is subscribed. With tx, the store is
+// the client's store bound to tx.
+func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *EnqueueEvent, error) {
+	if _, ok := d.cfg.Registry.Lookup(ev.Type); !ok {
+		if err := ValidateEventTypeName(ev.Type); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("webhooks: emit: %w %q (register it in the Registry first)", ErrUnknownEventType, ev.Type)
+	}
+	if ev.Client.ID == "" {
+		if id, ok := ClientFromContext(ctx); ok {
+			ev.Client.ID = id
+		}
+	}
+	st, err := d.store(ctx, ev.Client.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tx != nil {
+		ts, ok := st.(TxStore)
+		if !ok {
+			return nil, nil, fmt.Errorf("webhooks: EmitTx: client %q: %w", ev.Client.ID, ErrTxUnsupported)
+		}
+		if st, err = ts.WithTx(tx); err != nil {
+			return nil, nil, err
+		}
+	}
+	if ev.Client.Name == "" {
+		ev.Client = d.client(ctx, ev.Client.ID)
+	}
+	if ev.ID == "" {
+		ev.ID = NewEventID()
+	} else if len(ev.ID) > 255 {
+		return nil, nil, fmt.Errorf("webhooks: emit: event ID is longer than 255 bytes")
+	}
+	if ev.Time.IsZero() {
+		ev.Time = d.now()
+	}
+	ev.Time = ev.Time.UTC()
+	frozen, err := freezeEvent(ev)
+	if err != nil {
+		return nil, nil, err
+	}
+	if frozen, err = d.fitPayload(frozen); err != nil {
+		return nil, nil, err
+	}
+	hooks, err := st.MatchWebhooks(ctx, MatchParams{CompanyID: companyID(ev.Company), EventType: ev.Type})
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhooks: emit %s: matching webhooks: %w", ev.Type, err)
+	}
+	if len(hooks) == 0 {
+		return st, nil, nil
+	}
+	payload, err := MarshalEvent(frozen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhooks: emit %s: %w", ev.Type, err)
+	}
+	item := &EnqueueEvent{
+		EventID:   ev.ID,
+		EventType: ev.Type,
+		CompanyID: companyID(ev.Company),
+		Payload:   payload,
+		CreatedAt: d.now(),
+	}
+	for _, w := range hooks {
+		item.WebhookIDs = append(item.WebhookIDs, w.ID)
+	}
+	return st, item, nil
+}
+
+// fitPayload applies Limits.MaxPayloadBytes to the largest body the envelope
+// can produce for ev (the longest webhook ID): truncate it as the seed
+// describes, or reject it.
+func (d *Dispatcher) fitPayload(ev *Event) (*Event, error) {
+	body, err := d.cfg.Envelope.Marshal(ev, math.MaxInt64)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks: emit %s: encoding payload: %w", ev.Type, err)
+	}
+	limit := d.cfg.Limits.MaxPayloadBytes
+	if len(body) <= limit {
+		return ev, nil
+	}
+	if d.cfg.RejectOversizePayloads {
+		return nil, fmt.Errorf("webhooks: emit %s: %w: %d bytes, limit %d", ev.Type, ErrPayloadTooLarge, len(body), limit)
+	}
+	small := truncateEvent(ev)
+	if body, err = d.cfg.Envelope.Marshal(small, math.MaxInt64); err != nil {
+		return nil, fmt.Errorf("webhooks: emit %s: encoding payload: %w", ev.Type, err)
+	}
+	if len(body) > limit {
+		return nil, fmt.Errorf("webhooks: emit %s: %w even truncated: %d bytes, limit %d", ev.Type, ErrPayloadTooLarge, len(body), limit)
+	}
+	return small, nil
+}
+
+func companyID(c *Company) *int64 {
+	if c == nil {
+		return nil
+	}
+	id := c.ID
+	return &id
+}

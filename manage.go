@@ -1,0 +1,233 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Webhook management: the operations behind the admin API and the portal,
+// usable directly from Go. Each takes the client whose store holds the
+// webhook; scoping to a company is the caller's job (see Scope).
+
+// CreateWebhook validates in, applies defaults and stores the webhook. The
+// returned Webhook carries the full secret: show it to the user now, it is
+// not shown again. Errors: *ValidationError (ErrInvalid) naming every bad
+// field, ErrWebhookLimit, ErrUnknownClient.
+func (d *Dispatcher) CreateWebhook(ctx context.Context, clientID string, in WebhookInput) (*Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	var w Webhook
+	if err := d.rules.apply(&w, &in, true); err != nil {
+		return nil, err
+	}
+	w.CreatedAt = d.now()
+	w.UpdatedAt = w.CreatedAt
+	if err := st.CreateWebhook(ctx, &w, d.cfg.Limits.MaxWebhooksPerCompany); err != nil {
+		if errors.Is(err, ErrWebhookLimit) {
+			return nil, fmt.Errorf("%w: at most %d webhooks per company", ErrWebhookLimit, d.cfg.Limits.MaxWebhooksPerCompany)
+		}
+		return nil, err
+	}
+	w.ClientID = clientID
+	return &w, nil
+}
+
+// GetWebhook returns a webhook (with its secret; never show it to users).
+func (d *Dispatcher) GetWebhook(ctx context.Context, clientID string, id int64) (*Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := st.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	w.ClientID = clientID
+	return w, nil
+}
+
+// ListWebhooks lists a client's webhooks, filtered by p.
+func (d *Dispatcher) ListWebhooks(ctx context.Context, clientID string, p ListWebhooksParams) ([]*Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := st.ListWebhooks(ctx, p)
+	for _, w := range ws {
+		w.ClientID = clientID
+	}
+	return ws, err
+}
+
+// UpdateWebhook applies the non-nil fields of in (company and secret are
+// ignored) and returns the updated webhook.
+func (d *Dispatcher) UpdateWebhook(ctx context.Context, clientID string, id int64, in WebhookInput) (*Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := st.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	in.CompanyID, in.Secret = nil, nil
+	if err := d.rules.apply(w, &in, false); err != nil {
+		return nil, err
+	}
+	w.UpdatedAt = d.now()
+	if err := st.UpdateWebhook(ctx, w); err != nil {
+		return nil, err
+	}
+	return d.GetWebhook(ctx, clientID, id)
+}
+
+// DeleteWebhook removes a webhook and its delivery history.
+func (d *Dispatcher) DeleteWebhook(ctx context.Context, clientID string, id int64) error {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return err
+	}
+	return st.DeleteWebhook(ctx, id)
+}
+
+// EnableWebhook activates a webhook and resets its failure counter; its
+// held deliveries resume.
+func (d *Dispatcher) EnableWebhook(ctx context.Context, clientID string, id int64) (*Webhook, error) {
+	return d.setActive(ctx, clientID, id, true, "")
+}
+
+// DisableWebhook deactivates a webhook: it matches no new events, and its
+// queued deliveries wait until it is enabled again (or retention purges them).
+// reason defaults to "disabled by an administrator".
+func (d *Dispatcher) DisableWebhook(ctx context.Context, clientID string, id int64, reason string) (*Webhook, error) {
+	if reason == "" {
+		reason = "disabled by an administrator"
+	}
+	return d.setActive(ctx, clientID, id, false, reason)
+}
+
+func (d *Dispatcher) setActive(ctx context.Context, clientID string, id int64, active bool, reason string) (*Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SetWebhookActive(ctx, id, active, reason, d.now()); err != nil {
+		return nil, err
+	}
+	if active {
+		d.Wake()
+	}
+	return d.GetWebhook(ctx, clientID, id)
+}
+
+// RegenerateSecret replaces a webhook's secret with a new generated one and
+// returns the webhook carrying it: show it now, it is not shown again.
+func (d *Dispatcher) RegenerateSecret(ctx context.Context, clientID string, id int64) (*Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.SetWebhookSecret(ctx, id, NewSecret(), d.now()); err != nil {
+		return nil, err
+	}
+	return d.GetWebhook(ctx, clientID, id)
+}
+
+// Deliveries lists delivery history newest first. p.Limit defaults to 20.
+func (d *Dispatcher) Deliveries(ctx context.Context, clientID string, p ListDeliveriesParams) ([]*Delivery, error) {
+	if p.Status != "" && !p.Status.Valid() {
+		return nil, fmt.Errorf("%w: status %q: want PENDING, RETRYING, SUCCESS or FAILED", ErrInvalid, p.Status)
+	}
+	if p.Limit <= 0 {
+		p.Limit = 20
+	}
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return st.ListDeliveries(ctx, p)
+}
+
+// Delivery returns one delivery with every attempt.
+func (d *Dispatcher) Delivery(ctx context.Context, clientID string, id int64) (*Delivery, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return st.GetDelivery(ctx, id)
+}
+
+// RetryDelivery re-queues a FAILED (or RETRYING) delivery to be sent at
+// once; it is attempted one more time. Others: ErrNotRetryable.
+func (d *Dispatcher) RetryDelivery(ctx context.Context, clientID string, id int64) (*Delivery, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.RetryDelivery(ctx, id, d.now()); err != nil {
+		return nil, err
+	}
+	d.Wake()
+	return st.GetDelivery(ctx, id)
+}
+
+// SendTest sends a webhook.ping to the webhook right away, with its own URL,
+// method, headers, timeout and secret, whether or not the dispatcher runs or
+// the webhook is active. The ping is recorded in the delivery history (one
+// attempt, no automatic retries; it counts toward the failure counter like
+// any attempt) and its delivery, with the attempt, is returned.
+func (d *Dispatcher) SendTest(ctx context.Context, clientID string, webhookID int64) (*Delivery, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := st.GetWebhook(ctx, webhookID)
+	if err != nil {
+		return nil, err
+	}
+	lease := w.Timeout + time.Minute
+	var (
+		ping    *Event
+		payload []byte
+		res     []EnqueueResult
+	)
+	for try := 0; ; try++ { // ping IDs are per millisecond: step past a collision
+		now := d.now()
+		ping = NewPingEvent(now.Add(time.Duration(try)*time.Millisecond), d.client(ctx, clientID))
+		if payload, err = MarshalEvent(ping); err != nil {
+			return nil, err
+		}
+		res, err = st.Enqueue(ctx, []EnqueueEvent{{
+			EventID: ping.ID, EventType: PingEventType, CompanyID: w.CompanyID, Payload: payload,
+			CreatedAt: now, WebhookIDs: []int64{w.ID}, Lease: lease,
+		}})
+		if err != nil {
+			return nil, fmt.Errorf("webhooks: test ping: %w", err)
+		}
+		if !res[0].Duplicate || try == 10 {
+			break
+		}
+	}
+	if len(res[0].Deliveries) == 0 {
+		return nil, fmt.Errorf("webhooks: test ping: webhook %d: %w", webhookID, ErrNotFound)
+	}
+	ref := res[0].Deliveries[0]
+	now := d.now()
+	cd := &ClaimedDelivery{
+		Delivery: Delivery{ID: ref.ID, EventID: ping.ID, EventType: PingEventType, WebhookID: w.ID, CompanyID: w.CompanyID, Status: StatusPending},
+		Token:    ref.Token, LeaseUntil: now.Add(lease), Webhook: w, Payload: payload,
+	}
+	attempt, status := d.attempt(ctx, cd, now)
+	next, at, disable := d.cfg.Retry.outcome(status, attempt.ResponseHeaders, 1, 0, d.now())
+	if _, err := st.Complete(ctx, []Completion{{
+		DeliveryID: ref.ID, Token: ref.Token, Attempt: attempt, Status: next, NextAttemptAt: at,
+		DisableWebhook: disable, Now: d.now(),
+	}}); err != nil {
+		return nil, fmt.Errorf("webhooks: test ping: recording outcome: %w", err)
+	}
+	return st.GetDelivery(ctx, ref.ID)
+}

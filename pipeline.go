@@ -1,0 +1,404 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/webhookkit/webhooks/transport/sender"
+)
+
+// The delivery pipeline: fetchLoop claims due deliveries from every client's
+// store into per-webhook lanes; lane goroutines pace and send them;
+// completeLoop records outcomes in batches.
+
+// job is one claimed delivery on its way to being sent.
+type job struct {
+	client string
+	store  Store
+	claim  *ClaimedDelivery
+}
+
+// result is a job's outcome; skip means nothing is recorded (the lease will
+// lapse and the delivery will be claimed again).
+type result struct {
+	job        *job
+	completion Completion
+	skip       bool
+}
+
+// maxClaimed bounds deliveries held in memory between claim and completion.
+func (d *Dispatcher) maxClaimed() int { return d.cfg.Workers + d.cfg.ClaimBatch }
+
+func (d *Dispatcher) fetchLoop() {
+	defer close(d.fetchDone)
+	tick := time.NewTicker(d.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		more := d.fetchOnce()
+		if more {
+			select {
+			case <-d.stopFetch:
+				return
+			default:
+				continue
+			}
+		}
+		select {
+		case <-d.stopFetch:
+			return
+		case <-d.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// fetchOnce claims for every client, fairly: each gets an equal share of the
+// free capacity, and the first client rotates. It reports whether a client
+// filled its share, meaning more work is waiting.
+func (d *Dispatcher) fetchOnce() bool {
+	ctx := d.runCtx
+	clients, err := d.stores.Clients(ctx)
+	if err != nil {
+		d.log.Error("webhooks: listing clients", "err", err)
+		return false
+	}
+	if len(clients) == 0 {
+		return false
+	}
+	for _, c := range clients {
+		d.clients.Store(c.ID, c)
+	}
+	d.mu.Lock()
+	free := d.maxClaimed() - d.claimed
+	start := d.round % len(clients)
+	d.round++
+	d.mu.Unlock()
+	share := min(d.cfg.ClaimBatch, max(1, free/len(clients)))
+	more := false
+	for i := range clients {
+		limit := min(share, free)
+		if limit <= 0 {
+			break
+		}
+		c := clients[(start+i)%len(clients)]
+		st, err := d.store(ctx, c.ID)
+		if err != nil {
+			d.log.Error("webhooks: resolving store", "client", c.ID, "err", err)
+			continue
+		}
+		claims, err := st.Claim(ctx, ClaimParams{
+			Now: d.now(), Limit: limit, Lease: d.cfg.Lease, ExcludeWebhooks: d.saturated(c.ID),
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Error("webhooks: claiming deliveries", "client", c.ID, "err", err)
+			}
+			continue
+		}
+		free -= len(claims)
+		more = more || len(claims) == limit
+		for _, cd := range claims {
+			d.enqueueJob(&job{client: c.ID, store: st, claim: cd})
+		}
+	}
+	return more && free > 0
+}
+
+// saturated lists the client's webhooks whose lanes already hold enough
+// queued work; claiming more for them would only wait in memory.
+func (d *Dispatcher) saturated(client string) []int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []int64
+	for k, l := range d.lanes {
+		if k.client == client && len(l.queue) >= d.cfg.MaxInFlightPerWebhook {
+			ids = append(ids, k.webhook)
+		}
+	}
+	return ids
+}
+
+func (d *Dispatcher) enqueueJob(j *job) {
+	key := laneKey{j.client, j.claim.Webhook.ID}
+	d.mu.Lock()
+	d.claimed++
+	l := d.lanes[key]
+	if l == nil {
+		burst := max(1, int(d.cfg.RateLimit))
+		l = &lane{limiter: rate.NewLimiter(rate.Limit(d.cfg.RateLimit), burst)}
+		d.lanes[key] = l
+	}
+	l.queue = append(l.queue, j)
+	start := l.active < d.cfg.MaxInFlightPerWebhook
+	if start {
+		l.active++
+		d.sends.Add(1)
+	}
+	d.mu.Unlock()
+	if start {
+		go d.runLane(key, l)
+	}
+}
+
+// runLane sends the lane's queued jobs one after another; a lane runs up to
+// MaxInFlightPerWebhook of these, so a hanging endpoint occupies only that
+// many workers.
+func (d *Dispatcher) runLane(key laneKey, l *lane) {
+	defer d.sends.Done()
+	for {
+		d.mu.Lock()
+		if len(l.queue) == 0 {
+			l.active--
+			if l.active == 0 && d.lanes[key] == l {
+				delete(d.lanes, key)
+			}
+			d.mu.Unlock()
+			return
+		}
+		j := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		d.mu.Unlock()
+
+		if err := l.limiter.Wait(d.runCtx); err != nil {
+			d.results <- result{job: j, skip: true}
+			continue
+		}
+		select {
+		case d.workers <- struct{}{}:
+		case <-d.runCtx.Done():
+			d.results <- result{job: j, skip: true}
+			continue
+		}
+		r := d.send(d.runCtx, j)
+		<-d.workers
+		d.results <- r
+	}
+}
+
+// send makes one attempt and decides the delivery's next state.
+func (d *Dispatcher) send(ctx context.Context, j *job) result {
+	cd, w := j.claim, j.claim.Webhook
+	now := d.now()
+	if now.Add(w.Timeout).After(cd.LeaseUntil) {
+		// The lease would lapse mid-request and another process could send
+		// the same delivery; leave it to whoever claims it next.
+		d.log.Warn("webhooks: lease too short to send, leaving delivery for reclaim",
+			"client", j.client, "delivery", cd.Delivery.ID, "webhook", w.ID)
+		return result{job: j, skip: true}
+	}
+	attempt, status := d.attempt(ctx, cd, now)
+	if ctx.Err() != nil && status == 0 {
+		return result{job: j, skip: true} // stopped mid-request: not the endpoint's fault
+	}
+	maxRetries := w.MaxRetries
+	if cd.Delivery.EventType == PingEventType {
+		maxRetries = 0
+	}
+	next, at, disable := d.cfg.Retry.outcome(status, attempt.ResponseHeaders, cd.Delivery.AttemptCount+1, maxRetries, d.now())
+	return result{job: j, completion: Completion{
+		DeliveryID: cd.Delivery.ID, Token: cd.Token, Attempt: attempt,
+		Status: next, NextAttemptAt: at, DisableWebhook: disable, Now: d.now(),
+	}}
+}
+
+// attempt builds, signs and sends the request. It returns the recorded
+// attempt and the HTTP status (0 when no response arrived).
+func (d *Dispatcher) attempt(ctx context.Context, cd *ClaimedDelivery, now time.Time) (Attempt, int) {
+	w := cd.Webhook
+	a := Attempt{StartedAt: now}
+	ev, err := UnmarshalEvent(cd.Payload)
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	body, err := d.cfg.Envelope.Marshal(ev, w.ID)
+	if err != nil {
+		a.Error = "webhooks: encoding payload: " + err.Error()
+		return a, 0
+	}
+	signed := http.Header{}
+	d.cfg.Scheme.Sign(signed, &Message{
+		DeliveryID: cd.Delivery.ID, EventID: ev.ID, EventType: ev.Type, Timestamp: now, Body: body,
+	}, []string{w.Secret})
+	custom := http.Header{}
+	for k, v := range w.CustomHeaders {
+		custom.Set(k, v)
+	}
+	a.RequestHeaders = recordedHeaders(custom, signed, w.ContentType)
+	resp, err := d.sender.Send(ctx, &sender.Request{
+		URL: w.URL, Method: w.HTTPMethod, ContentType: w.ContentType, Body: body,
+		Header: custom, Protected: signed, Timeout: w.Timeout, InsecureSkipVerify: !w.VerifySSL,
+	})
+	if resp != nil {
+		a.Duration = resp.Duration
+	}
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
+	a.ResponseStatus = resp.StatusCode
+	a.ResponseHeaders = resp.Header
+	a.ResponseBody = string(resp.Body)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		a.Error = "HTTP " + strconv.Itoa(resp.StatusCode)
+		if t := http.StatusText(resp.StatusCode); t != "" {
+			a.Error += " " + t
+		}
+	}
+	return a, resp.StatusCode
+}
+
+// recordedHeaders is what history shows of a request: everything sent, with
+// the values of custom headers that look like credentials masked.
+func recordedHeaders(custom, signed http.Header, contentType string) http.Header {
+	h := make(http.Header, len(custom)+len(signed)+1)
+	for k, v := range custom {
+		if sensitiveHeader(k) {
+			h[k] = []string{"[redacted]"}
+		} else {
+			h[k] = append([]string(nil), v...)
+		}
+	}
+	for k, v := range signed {
+		h[k] = append([]string(nil), v...)
+	}
+	h.Set("Content-Type", contentType)
+	return h
+}
+
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"auth", "token", "key", "secret", "cookie", "password", "session", "signature"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Dispatcher) completeLoop() {
+	defer d.loops.Done()
+	const maxBatch = 256
+	batch := make([]result, 0, maxBatch)
+	for r := range d.results {
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-d.results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		d.flush(batch)
+	}
+}
+
+// flush records a batch of outcomes, one Complete call per store.
+func (d *Dispatcher) flush(batch []result) {
+	type group struct {
+		store       Store
+		client      string
+		completions []Completion
+	}
+	var groups []*group
+	for _, r := range batch {
+		if r.skip {
+			continue
+		}
+		var g *group
+		for _, x := range groups {
+			if x.store == r.job.store {
+				g = x
+			}
+		}
+		if g == nil {
+			g = &group{store: r.job.store, client: r.job.client}
+			groups = append(groups, g)
+		}
+		g.completions = append(g.completions, r.completion)
+	}
+	for _, g := range groups {
+		d.complete(g.client, g.store, g.completions)
+	}
+	d.mu.Lock()
+	d.claimed -= len(batch)
+	d.mu.Unlock()
+	d.Wake()
+}
+
+// complete records outcomes, retrying store errors briefly: an outcome that
+// cannot be recorded is sent again after the lease lapses (at-least-once).
+func (d *Dispatcher) complete(client string, st Store, cs []Completion) {
+	backoff := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		res, err := st.Complete(d.runCtx, cs)
+		if err == nil {
+			for _, id := range res.Stale {
+				d.log.Warn("webhooks: outcome discarded, delivery was reclaimed after its lease lapsed", "client", client, "delivery", id)
+			}
+			for _, w := range res.Disabled {
+				d.log.Warn("webhooks: webhook disabled", "client", client, "webhook", w.ID, "reason", w.Reason)
+			}
+			return
+		}
+		if try == 5 || d.runCtx.Err() != nil {
+			d.log.Error("webhooks: recording outcomes failed; they will be retried after the lease", "client", client, "count", len(cs), "err", err)
+			return
+		}
+		d.log.Warn("webhooks: recording outcomes", "client", client, "err", err, "retry_in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-d.runCtx.Done():
+		}
+		backoff *= 2
+	}
+}
+
+// janitorLoop purges history past the retention period.
+func (d *Dispatcher) janitorLoop() {
+	defer d.loops.Done()
+	tick := time.NewTicker(d.cfg.JanitorInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-d.stopFetch:
+			return
+		case <-tick.C:
+			d.purge(d.runCtx)
+		}
+	}
+}
+
+// purge deletes history older than the retention in every client's store.
+func (d *Dispatcher) purge(ctx context.Context) {
+	clients, err := d.stores.Clients(ctx)
+	if err != nil {
+		d.log.Error("webhooks: listing clients", "err", err)
+		return
+	}
+	cutoff := d.now().Add(-d.cfg.Retention)
+	for _, c := range clients {
+		st, err := d.store(ctx, c.ID)
+		if err == nil {
+			var n int64
+			if n, err = st.Purge(ctx, cutoff); err == nil && n > 0 {
+				d.log.Info("webhooks: purged delivery history", "client", c.ID, "deliveries", n, "before", cutoff)
+			}
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Error("webhooks: purging history", "client", c.ID, "err", err)
+		}
+	}
+}
