@@ -321,7 +321,7 @@ func freezeJSON(v any) (any, error) {
 }
 
 // MarshalEvent encodes an event for storage. Stores keep these bytes
-// verbatim and hand them back in ClaimedDelivery.Event.
+// verbatim and hand them back in ClaimedDelivery.Payload.
 func MarshalEvent(ev *Event) ([]byte, error) { return json.Marshal(ev) }
 
 // UnmarshalEvent decodes bytes produced by MarshalEvent. Attributes, Previous

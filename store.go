@@ -39,7 +39,8 @@ var (
 type Store interface {
 	// CreateWebhook stores w, setting w.ID. It fails with ErrWebhookLimit when
 	// w's company (or, for a system-wide webhook, the client) already has
-	// maxPerCompany webhooks; the count and the insert are atomic.
+	// maxPerCompany webhooks (<= 0: no limit); the count and the insert are
+	// atomic. The caller sets CreatedAt and UpdatedAt (zero: the store's now).
 	CreateWebhook(ctx context.Context, w *Webhook, maxPerCompany int) error
 	// GetWebhook returns one webhook, including its secret.
 	GetWebhook(ctx context.Context, id int64) (*Webhook, error)
@@ -65,8 +66,8 @@ type Store interface {
 
 	// Enqueue stores events and one PENDING delivery per listed webhook,
 	// atomically per event. An event whose ID is already stored is skipped
-	// (Duplicate). Webhooks deleted meanwhile get no delivery. Results are
-	// in the order of events.
+	// (Duplicate). Webhooks deleted meanwhile get no delivery; callers list
+	// each webhook once. Results are in the order of events.
 	Enqueue(ctx context.Context, events []EnqueueEvent) ([]EnqueueResult, error)
 	// Claim leases up to p.Limit due deliveries: PENDING or RETRYING, of an
 	// active webhook not in p.ExcludeWebhooks, with NextAttemptAt <= p.Now
@@ -74,8 +75,9 @@ type Store interface {
 	// fencing token, so no two callers hold the same delivery at once.
 	Claim(ctx context.Context, p ClaimParams) ([]*ClaimedDelivery, error)
 	// Complete records attempts and new states. A completion whose token is
-	// not the delivery's current one is rejected (listed in Stale) and
-	// changes nothing. In the same transaction it resets (success) or
+	// not the delivery's current one, or whose claim was already completed
+	// (a claim completes once), is rejected (listed in Stale) and changes
+	// nothing. In the same transaction it resets (success) or
 	// increments (failure) the webhook's ConsecutiveFailures and disables
 	// the webhook when it reaches AutoDisableAfterFailures (when > 0), or
 	// when the completion says so.
@@ -89,7 +91,8 @@ type Store interface {
 	// now; others fail with ErrNotRetryable.
 	RetryDelivery(ctx context.Context, id int64, now time.Time) error
 	// Purge deletes deliveries (with attempts) created before the cutoff, and
-	// events left without deliveries. It returns how many deliveries went.
+	// events created before it that have no deliveries left (until then an
+	// event ID still counts for idempotency). It returns how many deliveries went.
 	Purge(ctx context.Context, before time.Time) (int64, error)
 }
 

@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ func newTestDispatcher(t *testing.T, cfg webhooks.Config) *webhooks.Dispatcher {
 	}
 	if cfg.Store == nil && cfg.Stores == nil {
 		cfg.Store = memstore.New()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	d, err := webhooks.New(cfg)
 	require.NoError(t, err)

@@ -1,0 +1,551 @@
+package webhooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/store/memstore"
+)
+
+// fakeClock is an injectable clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 2, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// receiver is a real HTTP endpoint that records what it gets and answers
+// with whatever respond returns.
+type receiver struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []received
+	respond  func(n int, r *http.Request) int
+}
+
+type received struct {
+	header http.Header
+	body   []byte
+	method string
+}
+
+func newReceiver(t *testing.T, respond func(n int, r *http.Request) int) *receiver {
+	t.Helper()
+	rc := &receiver{respond: respond}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		rc.requests = append(rc.requests, received{header: r.Header.Clone(), body: body, method: r.Method})
+		n := len(rc.requests)
+		rc.mu.Unlock()
+		status := http.StatusOK
+		if rc.respond != nil {
+			status = rc.respond(n, r)
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(rc.Close)
+	return rc
+}
+
+func (rc *receiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.requests)
+}
+
+func (rc *receiver) get(i int) received {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.requests[i]
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	require.Eventually(t, cond, 10*time.Second, 2*time.Millisecond, "waiting for %s", what)
+}
+
+func start(t *testing.T, d *webhooks.Dispatcher) {
+	t.Helper()
+	require.NoError(t, d.Start(t.Context()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, d.Stop(ctx))
+	})
+}
+
+func hook(t *testing.T, d *webhooks.Dispatcher, client, url string, in webhooks.WebhookInput) *webhooks.Webhook {
+	t.Helper()
+	in.Name = webhooks.Ptr("test hook")
+	in.URL = &url
+	if in.Events == nil {
+		in.Events = []string{"*"}
+	}
+	w, err := d.CreateWebhook(t.Context(), client, in)
+	require.NoError(t, err)
+	return w
+}
+
+func deliveriesOf(t *testing.T, d *webhooks.Dispatcher, client string, webhookID int64) []*webhooks.Delivery {
+	t.Helper()
+	ds, err := d.Deliveries(context.Background(), client, webhooks.ListDeliveriesParams{WebhookID: webhookID, Limit: 1000})
+	require.NoError(t, err)
+	return ds
+}
+
+func TestEmitDeliversSignedRequest(t *testing.T) {
+	rc := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{Scheme: webhooks.HMACScheme{Prefix: "X-TGM-"}})
+	w := hook(t, d, "", rc.URL+"/hooks", webhooks.WebhookInput{
+		Events: []string{"inspection.*"}, CustomHeaders: map[string]string{"X-Team": "ops"},
+		HTTPMethod: webhooks.Ptr("PATCH"), ContentType: webhooks.Ptr("application/vnd.tgm+json"),
+	})
+	start(t, d)
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{
+		ID: "evt-1", Type: "inspection.created",
+		Data: webhooks.EventData{ID: 12345, Type: "Inspection", Attributes: map[string]any{"title": "Monthly"}},
+	}))
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "alert.created"})) // not subscribed
+	waitFor(t, "delivery", func() bool { return rc.count() == 1 })
+
+	got := rc.get(0)
+	require.Equal(t, "PATCH", got.method)
+	require.Equal(t, "application/vnd.tgm+json", got.header.Get("Content-Type"))
+	require.Equal(t, "ops", got.header.Get("X-Team"))
+	require.Equal(t, "inspection.created", got.header.Get("X-TGM-Event"))
+	require.NotEmpty(t, got.header.Get("X-TGM-Delivery"))
+	require.NotEmpty(t, got.header.Get("X-TGM-Timestamp"))
+	require.NoError(t, webhooks.NewVerifier(w.Secret, webhooks.HMACScheme{Prefix: "X-TGM-"}).Verify(got.header, got.body))
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(got.body, &body))
+	require.Equal(t, "evt-1", body["eventId"])
+	require.Equal(t, float64(w.ID), body["webhookId"])
+	require.Equal(t, map[string]any{"id": float64(12345), "type": "Inspection", "attributes": map[string]any{"title": "Monthly"}, "previous": nil}, body["data"])
+
+	waitFor(t, "SUCCESS recorded", func() bool {
+		ds := deliveriesOf(t, d, "", w.ID)
+		return len(ds) == 1 && ds[0].Status == webhooks.StatusSuccess
+	})
+	det, err := d.Delivery(t.Context(), "", deliveriesOf(t, d, "", w.ID)[0].ID)
+	require.NoError(t, err)
+	require.Len(t, det.Attempts, 1)
+	require.Equal(t, 200, det.Attempts[0].ResponseStatus)
+	require.Equal(t, "ok", det.Attempts[0].ResponseBody)
+	require.Equal(t, "ops", det.Attempts[0].RequestHeaders.Get("X-Team"))
+}
+
+func TestEmitIsIdempotentAndValidates(t *testing.T) {
+	rc := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	ctx := t.Context()
+	ev := webhooks.Event{ID: "same", Type: "unit.created"}
+	require.NoError(t, d.Emit(ctx, ev))
+	require.NoError(t, d.Emit(ctx, ev))
+	require.Len(t, deliveriesOf(t, d, "", w.ID), 1, "a repeated event ID stores nothing new")
+
+	err := d.Emit(ctx, webhooks.Event{Type: "unit.exploded"})
+	require.ErrorIs(t, err, webhooks.ErrUnknownEventType)
+	require.Contains(t, err.Error(), `"unit.exploded"`)
+	require.Error(t, d.Emit(ctx, webhooks.Event{Type: "NotAType"}))
+	require.ErrorIs(t, d.Emit(webhooks.WithClient(ctx, "nobody"), webhooks.Event{Type: "unit.created"}), webhooks.ErrUnknownClient)
+	require.Error(t, d.Emit(ctx, webhooks.Event{Type: "unit.created", Data: webhooks.EventData{Attributes: func() {}}}))
+	require.Len(t, deliveriesOf(t, d, "", w.ID), 1)
+}
+
+func TestOversizePayloadTruncatedOrRejected(t *testing.T) {
+	rc := newReceiver(t, nil)
+	big := map[string]any{"blob": strings.Repeat("x", 2<<20)}
+	ev := webhooks.Event{ID: "big", Type: "unit.created", Data: webhooks.EventData{ID: 7, Type: "Unit", Attributes: big},
+		Metadata: map[string]any{"source": "import"}}
+
+	d := newTestDispatcher(t, webhooks.Config{})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	start(t, d)
+	require.NoError(t, d.Emit(t.Context(), ev))
+	waitFor(t, "truncated delivery", func() bool { return rc.count() == 1 })
+	require.JSONEq(t, `{"id":7,"type":"Unit","attributes":null,"previous":null}`, string(jsonField(t, rc.get(0).body, "data")))
+	require.JSONEq(t, `{"truncated":true}`, string(jsonField(t, rc.get(0).body, "metadata")))
+	require.NoError(t, webhooks.NewVerifier(w.Secret, nil).Verify(rc.get(0).header, rc.get(0).body))
+
+	strict := newTestDispatcher(t, webhooks.Config{RejectOversizePayloads: true, Limits: webhooks.Limits{MaxPayloadBytes: 1000}})
+	w2 := hook(t, strict, "", rc.URL, webhooks.WebhookInput{})
+	ev.Data.Attributes = map[string]any{"blob": strings.Repeat("x", 1000)}
+	require.ErrorIs(t, strict.Emit(t.Context(), ev), webhooks.ErrPayloadTooLarge)
+	require.Empty(t, deliveriesOf(t, strict, "", w2.ID))
+}
+
+func jsonField(t *testing.T, body []byte, key string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(body, &m))
+	return m[key]
+}
+
+// Retries follow the schedule on the injected clock, every attempt is
+// recorded, and after maxRetries retries the delivery is FAILED.
+func TestRetryScheduleThenFailed(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusInternalServerError })
+	clock := newFakeClock()
+	d := newTestDispatcher(t, webhooks.Config{Now: clock.Now, PollInterval: 2 * time.Millisecond,
+		Retry: webhooks.RetryPolicy{Jitter: -1}})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	start(t, d)
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+
+	waitFor(t, "first attempt", func() bool { return rc.count() == 1 })
+	for i, delay := range []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute} {
+		waitFor(t, "retry scheduled", func() bool {
+			ds := deliveriesOf(t, d, "", w.ID)
+			return ds[0].AttemptCount == i+1 && ds[0].Status == webhooks.StatusRetrying
+		})
+		ds := deliveriesOf(t, d, "", w.ID)
+		require.Equal(t, clock.Now().Add(delay), ds[0].NextAttemptAt.UTC())
+		clock.Advance(delay - time.Second)
+		d.Wake()
+		clock.Advance(time.Second)
+		waitFor(t, "retry sent", func() bool { return rc.count() == i+2 })
+	}
+	waitFor(t, "FAILED", func() bool { return deliveriesOf(t, d, "", w.ID)[0].Status == webhooks.StatusFailed })
+	det, err := d.Delivery(t.Context(), "", deliveriesOf(t, d, "", w.ID)[0].ID)
+	require.NoError(t, err)
+	require.Len(t, det.Attempts, 4)
+	for i, a := range det.Attempts {
+		require.Equal(t, i+1, a.Number)
+		require.Equal(t, 500, a.ResponseStatus)
+		require.Equal(t, "HTTP 500 Internal Server Error", a.Error)
+	}
+	clock.Advance(24 * time.Hour)
+	d.Wake()
+	require.Equal(t, 4, rc.count())
+
+	// A manual retry sends once more.
+	_, err = d.RetryDelivery(t.Context(), "", det.ID)
+	require.NoError(t, err)
+	waitFor(t, "manual retry", func() bool { return rc.count() == 5 })
+	waitFor(t, "FAILED again", func() bool { return deliveriesOf(t, d, "", w.ID)[0].Status == webhooks.StatusFailed })
+	_, err = d.RetryDelivery(t.Context(), "", 9999)
+	require.ErrorIs(t, err, webhooks.ErrNotFound)
+}
+
+func TestRecoversOnRetryAndHonoursRetryAfter(t *testing.T) {
+	rc := newReceiver(t, func(n int, r *http.Request) int {
+		if n == 1 {
+			return http.StatusTooManyRequests
+		}
+		return http.StatusNoContent
+	})
+	clock := newFakeClock()
+	d := newTestDispatcher(t, webhooks.Config{Now: clock.Now, PollInterval: 2 * time.Millisecond, Retry: webhooks.RetryPolicy{Jitter: -1}})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	rc.Config.Handler = withHeader(rc.Config.Handler, "Retry-After", "600")
+	start(t, d)
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	waitFor(t, "retry scheduled", func() bool { return deliveriesOf(t, d, "", w.ID)[0].Status == webhooks.StatusRetrying })
+	require.Equal(t, clock.Now().Add(10*time.Minute), deliveriesOf(t, d, "", w.ID)[0].NextAttemptAt.UTC(), "Retry-After 600 beats the 1 min schedule")
+	clock.Advance(10 * time.Minute)
+	d.Wake()
+	waitFor(t, "SUCCESS", func() bool { return deliveriesOf(t, d, "", w.ID)[0].Status == webhooks.StatusSuccess })
+	got, err := d.GetWebhook(t.Context(), "", w.ID)
+	require.NoError(t, err)
+	require.Zero(t, got.ConsecutiveFailures, "a success resets the counter")
+}
+
+func withHeader(h http.Handler, k, v string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(k, v)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func TestAutoDisableAndGone(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request) int { return http.StatusBadGateway })
+	gone := newReceiver(t, func(int, *http.Request) int { return http.StatusGone })
+	d := newTestDispatcher(t, webhooks.Config{})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{MaxRetries: webhooks.Ptr(0), AutoDisableAfterFailures: webhooks.Ptr(3)})
+	g := hook(t, d, "", gone.URL, webhooks.WebhookInput{})
+	start(t, d)
+	for range 3 {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	}
+	waitFor(t, "auto-disable", func() bool {
+		got, err := d.GetWebhook(t.Context(), "", w.ID)
+		return err == nil && !got.IsActive
+	})
+	got, _ := d.GetWebhook(t.Context(), "", w.ID)
+	require.Equal(t, webhooks.AutoDisableReason(3), got.DisabledReason)
+	waitFor(t, "410 disables", func() bool {
+		got, err := d.GetWebhook(t.Context(), "", g.ID)
+		return err == nil && !got.IsActive && got.DisabledReason == webhooks.GoneReason
+	})
+	for _, del := range deliveriesOf(t, d, "", g.ID) {
+		waitFor(t, "410 final", func() bool {
+			got, err := d.Delivery(t.Context(), "", del.ID)
+			return err == nil && got.Status == webhooks.StatusFailed && got.AttemptCount == 1
+		})
+	}
+	goneHits := gone.count()
+
+	// A disabled webhook gets nothing new; enabling resets the counter.
+	before := rc.count()
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	require.Len(t, deliveriesOf(t, d, "", w.ID), 3)
+	en, err := d.EnableWebhook(t.Context(), "", w.ID)
+	require.NoError(t, err)
+	require.True(t, en.IsActive)
+	require.Zero(t, en.ConsecutiveFailures)
+	require.Empty(t, en.DisabledReason)
+	require.Equal(t, before, rc.count())
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	require.Equal(t, goneHits, gone.count(), "410 is not retried, and a disabled webhook gets nothing")
+}
+
+// One endpoint that never answers must not slow the others.
+func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
+	release := make(chan struct{})
+	var hung atomic.Int32
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hung.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	defer close(release) // before the dispatcher's Stop, which drains in-flight requests
+	fast := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{Workers: 8, MaxInFlightPerWebhook: 2})
+	hook(t, d, "", hang.URL, webhooks.WebhookInput{Timeout: webhooks.Ptr(time.Minute)})
+	hook(t, d, "", fast.URL, webhooks.WebhookInput{})
+	start(t, d)
+	for range 50 {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	}
+	waitFor(t, "the healthy endpoint gets all 50", func() bool { return fast.count() == 50 })
+	require.LessOrEqual(t, hung.Load(), int32(2), "the hanging endpoint holds at most its in-flight cap")
+}
+
+func TestRateLimitPerWebhook(t *testing.T) {
+	rc := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{RateLimit: 20})
+	hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	for range 30 {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	}
+	began := time.Now()
+	start(t, d)
+	waitFor(t, "all 30", func() bool { return rc.count() == 30 })
+	// A burst of 20, then 10 more at 20/s: at least half a second.
+	require.GreaterOrEqual(t, time.Since(began), 450*time.Millisecond)
+}
+
+func TestBadReceiversAreRecordedFailures(t *testing.T) {
+	reset := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(reset.Close)
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_, _ = buf.WriteString("this is not HTTP\r\n\r\n")
+			_ = buf.Flush()
+			conn.Close()
+		}
+	}))
+	t.Cleanup(garbage.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+
+	d := newTestDispatcher(t, webhooks.Config{})
+	var ids []int64
+	for _, u := range []string{reset.URL, garbage.URL, closedURL} {
+		ids = append(ids, hook(t, d, "", u, webhooks.WebhookInput{}).ID)
+	}
+	start(t, d)
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	for _, id := range ids {
+		waitFor(t, "failure recorded", func() bool {
+			ds := deliveriesOf(t, d, "", id)
+			return len(ds) == 1 && ds[0].Status == webhooks.StatusRetrying
+		})
+		det, err := d.Delivery(t.Context(), "", deliveriesOf(t, d, "", id)[0].ID)
+		require.NoError(t, err)
+		require.Len(t, det.Attempts, 1)
+		require.Zero(t, det.Attempts[0].ResponseStatus)
+		require.NotEmpty(t, det.Attempts[0].Error)
+	}
+}
+
+func TestTenantsAndCompanies(t *testing.T) {
+	rc := newReceiver(t, nil)
+	var res webhooks.StaticResolver
+	res.Add(webhooks.Client{ID: "acme", Name: "Acme Corporation"}, memstore.New())
+	res.Add(webhooks.Client{ID: "globex", Name: "Globex"}, memstore.New())
+	d := newTestDispatcher(t, webhooks.Config{Stores: &res})
+	acme1 := hook(t, d, "acme", rc.URL+"/acme1", webhooks.WebhookInput{CompanyID: webhooks.Ptr[int64](1)})
+	acme2 := hook(t, d, "acme", rc.URL+"/acme2", webhooks.WebhookInput{CompanyID: webhooks.Ptr[int64](2)})
+	acmeAll := hook(t, d, "acme", rc.URL+"/acme-all", webhooks.WebhookInput{})
+	globex := hook(t, d, "globex", rc.URL+"/globex", webhooks.WebhookInput{})
+	start(t, d)
+
+	ctx := webhooks.WithClient(t.Context(), "acme")
+	require.NoError(t, d.Emit(ctx, webhooks.Event{Type: "unit.created", Company: &webhooks.Company{ID: 1, Name: "Acme HQ"}}))
+	waitFor(t, "two deliveries", func() bool { return rc.count() == 2 })
+	paths := map[string]received{}
+	for i := range 2 {
+		r := rc.get(i)
+		var b map[string]any
+		require.NoError(t, json.Unmarshal(r.body, &b))
+		paths[strings.TrimPrefix(b["company"].(map[string]any)["name"].(string), "")+"|"+b["client"].(map[string]any)["name"].(string)] = r
+	}
+	require.Contains(t, paths, "Acme HQ|Acme Corporation")
+	require.Len(t, deliveriesOf(t, d, "acme", acme1.ID), 1)
+	require.Len(t, deliveriesOf(t, d, "acme", acmeAll.ID), 1)
+	require.Empty(t, deliveriesOf(t, d, "acme", acme2.ID))
+	require.Empty(t, deliveriesOf(t, d, "globex", globex.ID))
+	_, err := d.GetWebhook(t.Context(), "globex", acme1.ID+100)
+	require.ErrorIs(t, err, webhooks.ErrNotFound)
+}
+
+// One client's backlog must not starve another.
+func TestFairAcrossClients(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	var res webhooks.StaticResolver
+	res.Add(webhooks.Client{ID: "big"}, memstore.New())
+	res.Add(webhooks.Client{ID: "small"}, memstore.New())
+	d := newTestDispatcher(t, webhooks.Config{Stores: &res, Workers: 4, ClaimBatch: 4})
+	hook(t, d, "big", srv.URL+"/big", webhooks.WebhookInput{})
+	hook(t, d, "small", srv.URL+"/small", webhooks.WebhookInput{})
+	for range 400 {
+		require.NoError(t, d.Emit(webhooks.WithClient(t.Context(), "big"), webhooks.Event{Type: "unit.created"}))
+	}
+	for range 5 {
+		require.NoError(t, d.Emit(webhooks.WithClient(t.Context(), "small"), webhooks.Event{Type: "unit.created"}))
+	}
+	start(t, d)
+	waitFor(t, "all sent", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 405 })
+	last := 0
+	for i, p := range order {
+		if p == "/small" {
+			last = i
+		}
+	}
+	require.Less(t, last, 100, "the small client's 5 deliveries go out early, not after the big backlog")
+}
+
+func TestSendTestRecordsPing(t *testing.T) {
+	rc := newReceiver(t, nil)
+	down := newReceiver(t, func(int, *http.Request) int { return http.StatusServiceUnavailable })
+	d := newTestDispatcher(t, webhooks.Config{})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{Events: []string{"unit.created"}})
+	del, err := d.SendTest(t.Context(), "", w.ID) // works without Start
+	require.NoError(t, err)
+	require.Equal(t, webhooks.StatusSuccess, del.Status)
+	require.Equal(t, webhooks.PingEventType, del.EventType)
+	require.Len(t, del.Attempts, 1)
+	require.Equal(t, 1, rc.count())
+	body := rc.get(0).body
+	require.JSONEq(t, `{"type":"WebhookTest","attributes":{"message":"This is a test webhook delivery"}}`, string(jsonField(t, body, "data")))
+	require.Regexp(t, `^"ping-\d+"$`, string(jsonField(t, body, "eventId")))
+	require.NoError(t, webhooks.NewVerifier(w.Secret, nil).Verify(rc.get(0).header, body))
+
+	w2 := hook(t, d, "", down.URL, webhooks.WebhookInput{})
+	del, err = d.SendTest(t.Context(), "", w2.ID)
+	require.NoError(t, err)
+	require.Equal(t, webhooks.StatusFailed, del.Status, "a ping is not retried automatically")
+	require.Equal(t, 503, del.ResponseStatus)
+	del, err = d.SendTest(t.Context(), "", w2.ID)
+	require.NoError(t, err)
+	require.Len(t, deliveriesOf(t, d, "", w2.ID), 2, "two pings in a row are two deliveries")
+	_, err = d.SendTest(t.Context(), "", 12345)
+	require.ErrorIs(t, err, webhooks.ErrNotFound)
+}
+
+func TestStopDrainsAndLeavesNoGoroutines(t *testing.T) {
+	base := runtime.NumGoroutine()
+	rc := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	require.NoError(t, d.Start(t.Context()))
+	require.Error(t, d.Start(t.Context()), "a dispatcher starts once")
+	for range 20 {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	}
+	waitFor(t, "some sent", func() bool { return rc.count() > 0 })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, d.Stop(ctx))
+	require.NoError(t, d.Stop(ctx), "Stop twice is harmless")
+	for _, del := range deliveriesOf(t, d, "", w.ID) {
+		if del.AttemptCount > 0 {
+			require.Equal(t, webhooks.StatusSuccess, del.Status, "every attempt made was recorded")
+		}
+	}
+	rc.CloseClientConnections()
+	waitFor(t, "goroutines gone", func() bool { return runtime.NumGoroutine() <= base+2 })
+}
+
+func TestStopReturnsCtxErrWhenOutOfTime(t *testing.T) {
+	release := make(chan struct{})
+	var arrived atomic.Int32
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+	d := newTestDispatcher(t, webhooks.Config{})
+	w := hook(t, d, "", hang.URL, webhooks.WebhookInput{})
+	require.NoError(t, d.Start(t.Context()))
+	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	waitFor(t, "request in flight", func() bool { return arrived.Load() == 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, d.Stop(ctx), context.DeadlineExceeded)
+	ds := deliveriesOf(t, d, "", w.ID)
+	require.Equal(t, webhooks.StatusPending, ds[0].Status, "an interrupted send is not a failed attempt")
+	require.Zero(t, ds[0].AttemptCount)
+}

@@ -1,0 +1,139 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in version order. Each file is
+// named NNNN_description.sql; NNNN is its version.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	seen := map[int]string{}
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version and _", name)
+		}
+		if prev, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, name, v)
+		}
+		seen[v] = name
+		b, err := migrationFiles.ReadFile("migrations/" + name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{version: v, name: name, sql: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// SchemaVersion is the highest migration version this package applies.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// migrate applies the missing migrations in one BEGIN IMMEDIATE transaction,
+// so concurrent Opens (in one process or several) run them once: the
+// second waits for the write lock, then finds them recorded. The explicit
+// BEGIN IMMEDIATE works whatever _txlock the DSN sets.
+func migrate(ctx context.Context, db *sql.DB) (err error) {
+	ms, err := migrations()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: connect: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("migrations: begin: %w", err)
+	}
+	if err := applyMigrations(ctx, conn, ms); err != nil {
+		rollbackConn(ctx, conn)
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		rollbackConn(ctx, conn)
+		return fmt.Errorf("migrations: commit: %w", err)
+	}
+	return nil
+}
+
+// rollbackConn ends the transaction migrate began by hand. If that fails the
+// connection's state is unknown, so it is thrown away rather than pooled.
+func rollbackConn(ctx context.Context, conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
+
+func applyMigrations(ctx context.Context, q querier, ms []migration) error {
+	if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhooks_schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL -- unix microseconds, UTC
+)`); err != nil {
+		return fmt.Errorf("create table webhooks_schema_migrations: %w", err)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT version FROM webhooks_schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("read applied versions: %w", err)
+	}
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		if _, err := q.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		if _, err := q.ExecContext(ctx, `INSERT INTO webhooks_schema_migrations (version, applied_at) VALUES (?, ?)`,
+			m.version, toMicros(time.Now())); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+	}
+	return nil
+}
