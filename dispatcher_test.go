@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -352,6 +353,34 @@ func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
 	}
 	waitFor(t, "the healthy endpoint gets all 50", func() bool { return fast.count() == 50 })
 	require.LessOrEqual(t, hung.Load(), int32(2), "the hanging endpoint holds at most its in-flight cap")
+}
+
+// Several hanging endpoints with backlogs must not use up the claim budget:
+// their excess claims are given back, and the healthy endpoint gets through.
+func TestBacklogsOfHangingEndpointsDoNotStarveOthers(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	defer close(release)
+	fast := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{Workers: 8, MaxInFlightPerWebhook: 2, ClaimBatch: 10})
+	for i := range 3 {
+		hook(t, d, "", fmt.Sprintf("%s/%d", hang.URL, i), webhooks.WebhookInput{Timeout: webhooks.Ptr(time.Minute), Events: []string{"unit.created"}})
+	}
+	for range 40 {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+	}
+	hook(t, d, "", fast.URL, webhooks.WebhookInput{Events: []string{"alert.created"}})
+	for range 40 {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "alert.created"}))
+	}
+	start(t, d)
+	waitFor(t, "the healthy endpoint gets all 40", func() bool { return fast.count() == 40 })
 }
 
 func TestRateLimitPerWebhook(t *testing.T) {

@@ -24,11 +24,13 @@ type job struct {
 	claim  *ClaimedDelivery
 }
 
-// result is a job's outcome; skip means nothing is recorded (the lease will
-// lapse and the delivery will be claimed again).
+// result is a job's outcome: a completion to record; or release, to give
+// the claim back unsent; or skip, to record nothing (the lease will lapse and
+// the delivery will be claimed again).
 type result struct {
 	job        *job
 	completion Completion
+	release    bool
 	skip       bool
 }
 
@@ -75,7 +77,7 @@ func (d *Dispatcher) fetchOnce() bool {
 		d.clients.Store(c.ID, c)
 	}
 	d.mu.Lock()
-	free := d.maxClaimed() - d.claimed
+	free := d.maxClaimed() - d.claimed + d.parked()
 	start := d.round % len(clients)
 	d.round++
 	d.mu.Unlock()
@@ -110,6 +112,20 @@ func (d *Dispatcher) fetchOnce() bool {
 	return more && free > 0
 }
 
+// parked counts queued jobs of lanes already at their in-flight cap: they
+// wait for their own endpoint, not for workers, so they do not use up the
+// claim budget of other endpoints (a lane's queue is bounded, and so is the
+// number of lanes at their cap, Workers/MaxInFlightPerWebhook). d.mu is held.
+func (d *Dispatcher) parked() int {
+	n := 0
+	for _, l := range d.lanes {
+		if l.active >= d.cfg.MaxInFlightPerWebhook {
+			n += len(l.queue)
+		}
+	}
+	return n
+}
+
 // saturated lists the client's webhooks whose lanes already hold enough
 // queued work; claiming more for them would only wait in memory.
 func (d *Dispatcher) saturated(client string) []int64 {
@@ -124,6 +140,10 @@ func (d *Dispatcher) saturated(client string) []int64 {
 	return ids
 }
 
+// enqueueJob puts a claimed delivery in its webhook's lane. A lane holds at
+// most two rounds of MaxInFlightPerWebhook; beyond that the claim is given
+// back at once, so one endpoint's backlog (or a hanging endpoint) cannot tie
+// up the dispatcher's capacity or outwait its lease in memory.
 func (d *Dispatcher) enqueueJob(j *job) {
 	key := laneKey{j.client, j.claim.Webhook.ID}
 	d.mu.Lock()
@@ -133,6 +153,11 @@ func (d *Dispatcher) enqueueJob(j *job) {
 		burst := max(1, int(d.cfg.RateLimit))
 		l = &lane{limiter: rate.NewLimiter(rate.Limit(d.cfg.RateLimit), burst)}
 		d.lanes[key] = l
+	}
+	if len(l.queue)+l.active >= 2*d.cfg.MaxInFlightPerWebhook {
+		d.mu.Unlock()
+		d.results <- result{job: j, release: true}
+		return
 	}
 	l.queue = append(l.queue, j)
 	start := l.active < d.cfg.MaxInFlightPerWebhook
@@ -166,19 +191,32 @@ func (d *Dispatcher) runLane(key laneKey, l *lane) {
 		l.queue = l.queue[1:]
 		d.mu.Unlock()
 
+		if d.stopping() {
+			d.results <- result{job: j, release: true} // not started: give it back rather than drain it
+			continue
+		}
 		if err := l.limiter.Wait(d.runCtx); err != nil {
-			d.results <- result{job: j, skip: true}
+			d.results <- result{job: j, release: true}
 			continue
 		}
 		select {
 		case d.workers <- struct{}{}:
 		case <-d.runCtx.Done():
-			d.results <- result{job: j, skip: true}
+			d.results <- result{job: j, release: true}
 			continue
 		}
 		r := d.send(d.runCtx, j)
 		<-d.workers
 		d.results <- r
+	}
+}
+
+func (d *Dispatcher) stopping() bool {
+	select {
+	case <-d.stopFetch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -311,6 +349,7 @@ func (d *Dispatcher) flush(batch []result) {
 		store       Store
 		client      string
 		completions []Completion
+		releases    []ClaimRef
 	}
 	var groups []*group
 	for _, r := range batch {
@@ -327,10 +366,22 @@ func (d *Dispatcher) flush(batch []result) {
 			g = &group{store: r.job.store, client: r.job.client}
 			groups = append(groups, g)
 		}
-		g.completions = append(g.completions, r.completion)
+		if r.release {
+			g.releases = append(g.releases, ClaimRef{DeliveryID: r.job.claim.Delivery.ID, Token: r.job.claim.Token})
+		} else {
+			g.completions = append(g.completions, r.completion)
+		}
 	}
 	for _, g := range groups {
-		d.complete(g.client, g.store, g.completions)
+		if len(g.completions) > 0 {
+			d.complete(g.client, g.store, g.completions)
+		}
+		if len(g.releases) > 0 {
+			// A failed release costs only time: the lease lapses instead.
+			if err := g.store.Release(d.runCtx, g.releases); err != nil && d.runCtx.Err() == nil {
+				d.log.Warn("webhooks: releasing claims", "client", g.client, "count", len(g.releases), "err", err)
+			}
+		}
 	}
 	d.mu.Lock()
 	d.claimed -= len(batch)

@@ -83,6 +83,12 @@ type Store interface {
 	// when the completion says so.
 	Complete(ctx context.Context, cs []Completion) (CompleteResult, error)
 
+	// Release gives claims back unsent: each delivery whose claim (ID and
+	// token) is current and not yet completed loses its lease and is due
+	// again at once, with no attempt recorded. Other refs are ignored. The
+	// dispatcher releases what it claimed but cannot send soon.
+	Release(ctx context.Context, claims []ClaimRef) error
+
 	// GetDelivery returns a delivery with all its attempts.
 	GetDelivery(ctx context.Context, id int64) (*Delivery, error)
 	// ListDeliveries returns deliveries newest first (by ID), without attempts.
@@ -171,6 +177,12 @@ type ClaimedDelivery struct {
 	Webhook *Webhook
 	// Payload is the stored event (EnqueueEvent.Payload).
 	Payload []byte
+}
+
+// ClaimRef identifies one claim of a delivery.
+type ClaimRef struct {
+	// DeliveryID and Token as returned by Claim.
+	DeliveryID, Token int64
 }
 
 // Completion is the outcome of one attempt.

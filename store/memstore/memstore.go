@@ -507,6 +507,23 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 	return res, nil
 }
 
+// Release implements webhooks.Store: each current, uncompleted claim loses
+// its lease; stale refs are ignored.
+func (s *Store) Release(ctx context.Context, claims []webhooks.ClaimRef) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: release: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range claims {
+		if d, ok := s.deliveries[c.DeliveryID]; ok && d.held && d.token == c.Token {
+			d.held = false
+			d.leaseUntil = time.Time{}
+		}
+	}
+	return nil
+}
+
 // GetDelivery implements webhooks.Store: a copy of the delivery with its
 // attempts, oldest first, or an error wrapping webhooks.ErrNotFound.
 func (s *Store) GetDelivery(ctx context.Context, id int64) (*webhooks.Delivery, error) {

@@ -461,6 +461,32 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 	return res, nil
 }
 
+// Release clears the lease of each current, uncompleted claim in one
+// transaction; stale refs are ignored.
+func (s *Store) Release(ctx context.Context, claims []webhooks.ClaimRef) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	err := s.inWriteTx(ctx, func(q querier) error {
+		st, err := q.PrepareContext(ctx, `UPDATE webhooks_deliveries SET lease_until = NULL
+	WHERE id = ? AND token = ? AND lease_until IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, c := range claims {
+			if _, err := st.ExecContext(ctx, c.DeliveryID, c.Token); err != nil {
+				return fmt.Errorf("delivery %d: %w", c.DeliveryID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlitestore: release: %w", err)
+	}
+	return nil
+}
+
 // GetDelivery returns a delivery with its attempts, oldest first, read from
 // one snapshot, or an error wrapping webhooks.ErrNotFound.
 func (s *Store) GetDelivery(ctx context.Context, id int64) (*webhooks.Delivery, error) {

@@ -22,6 +22,7 @@ func claimCases() []testCase {
 		single("LeaseExpiryAndReclaim", testLeaseExpiry),
 		single("FencingRejectsStaleToken", testFencing),
 		single("CompleteTwiceWithSameTokenIsStale", testCompleteTwice),
+		single("ReleaseGivesClaimsBack", testRelease),
 	}
 }
 
@@ -288,4 +289,45 @@ func testCompleteTwice(t *testing.T, s webhooks.Store) {
 	require.Greater(t, next.Token, c.Token)
 	completeOK(t, s, completion(next, webhooks.StatusSuccess, at(2*time.Minute)))
 	require.Equal(t, webhooks.StatusSuccess, getDelivery(t, s, id).Status)
+}
+
+func testRelease(t *testing.T, s webhooks.Store) {
+	h := createSimple(t, s, "h", nil)
+	ids := []int64{
+		enqueueOne(t, s, "r1", Base, h),
+		enqueueOne(t, s, "r2", Base, h),
+		enqueueOne(t, s, "r3", Base, h),
+	}
+	held := claim(t, s, Base, 10, time.Hour)
+	require.Len(t, held, 3)
+	stale := webhooks.ClaimRef{DeliveryID: held[2].Delivery.ID, Token: held[2].Token + 7}
+	require.NoError(t, s.Release(t.Context(), []webhooks.ClaimRef{
+		{DeliveryID: held[0].Delivery.ID, Token: held[0].Token},
+		{DeliveryID: held[1].Delivery.ID, Token: held[1].Token},
+		stale,
+		{DeliveryID: 987654, Token: 1},
+	}))
+	require.NoError(t, s.Release(t.Context(), nil))
+
+	again := claim(t, s, at(time.Second), 10, time.Hour)
+	require.ElementsMatch(t, []int64{ids[0], ids[1]}, claimedIDs(again), "released claims are due at once; the stale ref changed nothing")
+	before := map[int64]int64{}
+	for _, c := range held {
+		before[c.Delivery.ID] = c.Token
+	}
+	for _, c := range again {
+		require.Greater(t, c.Token, before[c.Delivery.ID], "a new claim gets a new token")
+		d := getDelivery(t, s, c.Delivery.ID)
+		require.Equal(t, webhooks.StatusPending, d.Status, "no attempt: status unchanged")
+		require.Zero(t, d.AttemptCount)
+		require.Empty(t, d.Attempts)
+	}
+	res := complete(t, s, completion(held[0], webhooks.StatusSuccess, at(2*time.Second)))
+	require.Equal(t, []int64{ids[0]}, res.Stale, "a released claim cannot complete")
+
+	// Releasing a completed claim does nothing.
+	completeOK(t, s, completion(held[2], webhooks.StatusSuccess, at(3*time.Second)))
+	require.NoError(t, s.Release(t.Context(), []webhooks.ClaimRef{{DeliveryID: held[2].Delivery.ID, Token: held[2].Token}}))
+	require.Equal(t, webhooks.StatusSuccess, getDelivery(t, s, ids[2]).Status)
+	require.Empty(t, claim(t, s, at(4*time.Second), 10, time.Hour, h+1000), "nothing else due")
 }
