@@ -26,14 +26,13 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	ctx := context.Background()
+func run(ctx context.Context, out io.Writer) error {
 	began := time.Now()
 
 	// 1. The store: one SQLite file, migrated on open.
@@ -99,8 +98,8 @@ func run() error {
 	}
 	reliable.setSecret(w1.Secret)
 	flaky.setSecret(w2.Secret)
-	fmt.Printf("webhook %d %-18s secret %s\n", w1.ID, w1.Name, w1.SecretPreview())
-	fmt.Printf("webhook %d %-18s secret %s\n\n", w2.ID, w2.Name, w2.SecretPreview())
+	fmt.Fprintf(out, "webhook %d %-18s secret %s\n", w1.ID, w1.Name, w1.SecretPreview())
+	fmt.Fprintf(out, "webhook %d %-18s secret %s\n\n", w2.ID, w2.Name, w2.SecretPreview())
 
 	if err := d.Start(ctx); err != nil {
 		return err
@@ -145,10 +144,10 @@ func run() error {
 	}
 
 	for _, rc := range []*receiver{reliable, flaky} {
-		rc.print()
+		rc.print(out)
 	}
-	fmt.Println("\ndelivery history (newest first):")
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(out, "\ndelivery history (newest first):")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tWEBHOOK\tEVENT\tSTATUS\tATTEMPTS\tRESPONSE\tDURATION")
 	for _, del := range history {
 		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%d\t%d\t%s\n", del.ID, del.WebhookID, del.EventType, del.Status,
@@ -157,7 +156,7 @@ func run() error {
 	tw.Flush()
 
 	bad := reliable.invalid + flaky.invalid
-	fmt.Printf("\n%d signatures verified, %d rejected; finished in %s\n",
+	fmt.Fprintf(out, "\n%d signatures verified, %d rejected; finished in %s\n",
 		reliable.verified+flaky.verified, bad, time.Since(began).Round(time.Millisecond))
 	if bad > 0 {
 		return fmt.Errorf("%d requests failed verification", bad)
@@ -227,12 +226,12 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.got = append(rc.got, fmt.Sprintf("%-20s delivery %-3s -> 200  event %s", ev.Event, r.Header.Get("X-Webhook-Delivery"), ev.EventID))
 }
 
-func (rc *receiver) print() {
+func (rc *receiver) print(out io.Writer) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	fmt.Printf("receiver %q got %d requests, every signature checked:\n", rc.name, rc.requests)
+	fmt.Fprintf(out, "receiver %q got %d requests, every signature checked:\n", rc.name, rc.requests)
 	for _, g := range rc.got {
-		fmt.Println("  " + g)
+		fmt.Fprintln(out, "  " + g)
 	}
 }
 

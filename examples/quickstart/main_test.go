@@ -1,0 +1,17 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The quickstart is the README's first command: it must run to the end.
+func TestQuickstartRuns(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), &out))
+	require.Contains(t, out.String(), "8 signatures verified, 0 rejected")
+	require.Contains(t, out.String(), "503 (failing on purpose)")
+	require.Regexp(t, `\n2\s+2\s+inspection.created\s+SUCCESS\s+2\s+200`, out.String(), "the flaky endpoint got it on the retry")
+}
