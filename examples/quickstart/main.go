@@ -231,7 +231,7 @@ func (rc *receiver) print(out io.Writer) {
 	defer rc.mu.Unlock()
 	fmt.Fprintf(out, "receiver %q got %d requests, every signature checked:\n", rc.name, rc.requests)
 	for _, g := range rc.got {
-		fmt.Fprintln(out, "  " + g)
+		fmt.Fprintln(out, "  "+g)
 	}
 }
 
