@@ -78,6 +78,7 @@ type Dispatcher struct {
 	ownsSend bool
 	log      *slog.Logger
 	clients  sync.Map // client ID → Client, for payload names
+	batchers sync.Map // Store → *emitBatcher
 
 	mu      sync.Mutex
 	state   int // stateNew, stateRunning, stateStopped

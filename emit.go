@@ -17,7 +17,7 @@ func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
 	if err != nil || item == nil {
 		return err
 	}
-	if _, err := st.Enqueue(ctx, []EnqueueEvent{*item}); err != nil {
+	if err := d.batcher(st).enqueue(ctx, st, *item); err != nil {
 		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
 	}
 	d.Wake()

@@ -45,6 +45,9 @@ type Store struct {
 	webhooks   map[int64]*webhooks.Webhook
 	events     map[string]*event
 	deliveries map[int64]*delivery
+	// open holds the PENDING and RETRYING deliveries, the only ones Claim
+	// looks at, so finished history does not slow claiming down.
+	open map[int64]*delivery
 }
 
 // event is a stored event, kept for idempotency and for the payload.
@@ -80,6 +83,7 @@ func New() *Store {
 		webhooks:   make(map[int64]*webhooks.Webhook),
 		events:     make(map[string]*event),
 		deliveries: make(map[int64]*delivery),
+		open:       make(map[int64]*delivery),
 	}
 }
 
@@ -353,6 +357,7 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 				res.Token = d.token
 			}
 			s.deliveries[d.d.ID] = d
+			s.open[d.d.ID] = d
 			stored.deliveries++
 			out[i].Deliveries = append(out[i].Deliveries, res)
 		}
@@ -380,10 +385,7 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []*delivery
-	for _, d := range s.deliveries {
-		if d.d.Status != webhooks.StatusPending && d.d.Status != webhooks.StatusRetrying {
-			continue
-		}
+	for _, d := range s.open {
 		if d.d.NextAttemptAt.After(now) {
 			continue
 		}
@@ -398,16 +400,7 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 		}
 		due = append(due, d)
 	}
-	sort.Slice(due, func(i, j int) bool {
-		a, b := due[i].d, due[j].d
-		if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
-			return a.NextAttemptAt.Before(b.NextAttemptAt)
-		}
-		return a.ID < b.ID
-	})
-	if len(due) > p.Limit {
-		due = due[:p.Limit]
-	}
+	due = oldestDue(due, p.Limit)
 	out := make([]*webhooks.ClaimedDelivery, 0, len(due))
 	for _, d := range due {
 		d.token++
@@ -470,6 +463,9 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 		a.Number = d.d.AttemptCount + 1
 		d.attempts = append(d.attempts, a)
 		d.d.Status = c.Status
+		if c.Status != webhooks.StatusRetrying {
+			delete(s.open, d.d.ID)
+		}
 		d.d.AttemptCount++
 		if c.Status == webhooks.StatusRetrying {
 			d.d.NextAttemptAt = c.NextAttemptAt.UTC()
@@ -603,6 +599,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64, now time.Time) erro
 	}
 	now = now.UTC()
 	d.d.Status = webhooks.StatusRetrying
+	s.open[id] = d
 	d.d.NextAttemptAt = now
 	d.d.UpdatedAt = now
 	return nil
@@ -647,6 +644,7 @@ func (s *Store) webhook(id int64) (*webhooks.Webhook, error) {
 // holds s.mu.
 func (s *Store) dropDelivery(id int64, d *delivery) {
 	delete(s.deliveries, id)
+	delete(s.open, id)
 	if ev, ok := s.events[d.d.EventID]; ok {
 		ev.deliveries--
 	}
@@ -722,4 +720,53 @@ func copyBytes(b []byte) []byte {
 		return nil
 	}
 	return append([]byte{}, b...)
+}
+
+// dueBefore orders deliveries oldest due first, then by ID.
+func dueBefore(a, b *delivery) bool {
+	if !a.d.NextAttemptAt.Equal(b.d.NextAttemptAt) {
+		return a.d.NextAttemptAt.Before(b.d.NextAttemptAt)
+	}
+	return a.d.ID < b.d.ID
+}
+
+// oldestDue returns the limit oldest-due deliveries in order. It keeps a
+// bounded max-heap of the best so far, so a large backlog costs one pass
+// rather than a full sort per claim.
+func oldestDue(due []*delivery, limit int) []*delivery {
+	if len(due) <= limit {
+		sort.Slice(due, func(i, j int) bool { return dueBefore(due[i], due[j]) })
+		return due
+	}
+	h := make([]*delivery, 0, limit) // max-heap: h[0] is the worst kept
+	down := func(i int) {
+		for {
+			l, worst := 2*i+1, i
+			if l < len(h) && dueBefore(h[worst], h[l]) {
+				worst = l
+			}
+			if r := l + 1; r < len(h) && dueBefore(h[worst], h[r]) {
+				worst = r
+			}
+			if worst == i {
+				return
+			}
+			h[i], h[worst] = h[worst], h[i]
+			i = worst
+		}
+	}
+	for _, d := range due {
+		switch {
+		case len(h) < limit:
+			h = append(h, d)
+			for i := len(h) - 1; i > 0 && dueBefore(h[(i-1)/2], h[i]); i = (i - 1) / 2 {
+				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
+			}
+		case dueBefore(d, h[0]):
+			h[0] = d
+			down(0)
+		}
+	}
+	sort.Slice(h, func(i, j int) bool { return dueBefore(h[i], h[j]) })
+	return h
 }
