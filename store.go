@@ -163,6 +163,12 @@ type ClaimParams struct {
 	Lease time.Duration
 	// ExcludeWebhooks are skipped (their lanes are full).
 	ExcludeWebhooks []int64
+	// MaxPerWebhook, when > 0, caps the deliveries of any one webhook in
+	// this claim, so one endpoint's backlog cannot fill a batch the
+	// dispatcher would only give back. A store may then return fewer than
+	// Limit even when more are due, but must still return due deliveries
+	// of other webhooks behind a capped one's backlog.
+	MaxPerWebhook int
 }
 
 // ClaimedDelivery is a leased delivery with what it takes to send it.
