@@ -71,14 +71,16 @@ type Config struct {
 // deliveries, sends them through per-webhook lanes, and records outcomes.
 // Create one per process with New; it is safe for concurrent use.
 type Dispatcher struct {
-	cfg      Config
-	stores   StoreResolver
-	rules    webhookRules
-	sender   *sender.Sender
-	ownsSend bool
-	log      *slog.Logger
-	clients  sync.Map // client ID → Client, for payload names
-	batchers sync.Map // Store → *emitBatcher
+	cfg    Config
+	stores StoreResolver
+	rules  webhookRules
+	// defaultTimeout is DefaultTimeout clamped to the limits.
+	defaultTimeout time.Duration
+	sender         *sender.Sender
+	ownsSend       bool
+	log            *slog.Logger
+	clients        sync.Map // client ID → Client, for payload names
+	batchers       sync.Map // Store → *emitBatcher
 
 	mu      sync.Mutex
 	state   int // stateNew, stateRunning, stateStopped
@@ -86,15 +88,20 @@ type Dispatcher struct {
 	claimed int // claimed but not yet completed
 	round   int // rotates the first client of each fetch cycle
 
-	wake      chan struct{}
-	workers   chan struct{}
-	results   chan result
-	runCtx    context.Context
-	cancelRun context.CancelFunc
-	stopFetch chan struct{}
-	fetchDone chan struct{}
-	sends     sync.WaitGroup
-	loops     sync.WaitGroup
+	wake    chan struct{}
+	workers chan struct{}
+	results chan result
+	// runCtx carries requests and store calls; it ends when Stop runs out
+	// of time. waitCtx ends as soon as Stop begins, releasing lanes that
+	// wait for the rate limiter or a worker.
+	runCtx     context.Context
+	cancelRun  context.CancelFunc
+	waitCtx    context.Context
+	cancelWait context.CancelFunc
+	stopFetch  chan struct{}
+	fetchDone  chan struct{}
+	sends      sync.WaitGroup
+	loops      sync.WaitGroup
 }
 
 const (
@@ -153,11 +160,14 @@ func New(cfg Config) (*Dispatcher, error) {
 	if d.log == nil {
 		d.log = slog.Default()
 	}
+	// The default timeout must fit the limits and the lease, or webhooks
+	// created with defaults could never be sent.
+	d.defaultTimeout = min(max(DefaultTimeout, cfg.Limits.MinTimeout), cfg.Limits.MaxTimeout)
 	reserved := make(map[string]bool)
 	for _, h := range cfg.Scheme.Headers() {
 		reserved[http.CanonicalHeaderKey(h)] = true
 	}
-	d.rules = webhookRules{reg: cfg.Registry, limits: cfg.Limits, reserved: reserved}
+	d.rules = webhookRules{reg: cfg.Registry, limits: cfg.Limits, reserved: reserved, defaultTimeout: d.defaultTimeout}
 	return d, nil
 }
 
@@ -188,6 +198,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	}
 	d.state = stateRunning
 	d.runCtx, d.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
+	d.waitCtx, d.cancelWait = context.WithCancel(d.runCtx)
 	d.results = make(chan result, d.cfg.Workers*2)
 	d.stopFetch = make(chan struct{})
 	d.fetchDone = make(chan struct{})
@@ -213,6 +224,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.mu.Unlock()
 
 	close(d.stopFetch)
+	d.cancelWait()
 	drained := make(chan struct{})
 	go func() {
 		<-d.fetchDone
@@ -272,9 +284,13 @@ type laneKey struct {
 }
 
 // lane queues one webhook's claimed deliveries; at most
-// MaxInFlightPerWebhook run at once, paced by the limiter.
+// MaxInFlightPerWebhook run at once, paced by the limiter. Lanes outlive
+// their queues so the limiter keeps its state; the janitor drops idle ones.
 type lane struct {
 	queue   []*job
 	active  int
 	limiter *rate.Limiter
+	// disabled is set when the webhook was disabled while jobs were
+	// queued: they are given back rather than sent.
+	disabled bool
 }

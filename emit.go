@@ -17,7 +17,7 @@ func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
 	if err != nil || item == nil {
 		return err
 	}
-	if err := d.batcher(st).enqueue(ctx, st, *item); err != nil {
+	if err := d.batcher(ev.Client.ID).enqueue(ctx, st, *item); err != nil {
 		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
 	}
 	d.Wake()
@@ -76,11 +76,13 @@ func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *Enq
 	}
 	if ev.ID == "" {
 		ev.ID = NewEventID()
-	} else if len(ev.ID) > 255 {
-		return nil, nil, fmt.Errorf("webhooks: emit: event ID is longer than 255 bytes")
+	} else if err := validateEventID(ev.ID); err != nil {
+		return nil, nil, err
 	}
 	if ev.Time.IsZero() {
 		ev.Time = d.now()
+	} else if y := ev.Time.UTC().Year(); y < 1 || y > 9999 {
+		return nil, nil, fmt.Errorf("%w: event time %s is outside years 1-9999", ErrInvalid, ev.Time)
 	}
 	ev.Time = ev.Time.UTC()
 	frozen, err := freezeEvent(ev)
@@ -145,4 +147,18 @@ func companyID(c *Company) *int64 {
 	}
 	id := c.ID
 	return &id
+}
+
+// validateEventID accepts IDs that can travel in a header: 1 to 255
+// printable ASCII characters without spaces.
+func validateEventID(id string) error {
+	if len(id) > 255 {
+		return fmt.Errorf("%w: event ID is longer than 255 bytes", ErrInvalid)
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return fmt.Errorf("%w: event ID %q: use printable ASCII without spaces", ErrInvalid, id)
+		}
+	}
+	return nil
 }

@@ -3,14 +3,15 @@ package webhooks
 import (
 	"context"
 	"sync"
+	"time"
 )
 
-// emitBatcher groups concurrent Emit calls on one store into one Enqueue
-// (group commit): while one caller writes, the others queue, and the next
-// writer takes everything queued in a single transaction. With one caller
-// at a time it adds nothing; with many it turns N small write
-// transactions into a few large ones, which is what a single-writer store
-// such as SQLite needs.
+// emitBatcher groups concurrent Emit calls of one client into one Enqueue
+// (group commit): while one write is under way, other callers queue, and
+// the next write takes everything queued in a single transaction. With one
+// caller at a time it adds nothing; with many it turns N small write
+// transactions into a few large ones, which a single-writer store such as
+// SQLite needs.
 type emitBatcher struct {
 	mu       sync.Mutex
 	pending  []*emitRequest
@@ -22,60 +23,77 @@ type emitRequest struct {
 	done chan error
 }
 
-// maxEmitBatch bounds one grouped write.
-const maxEmitBatch = 256
+const (
+	// maxEmitBatch bounds one grouped write.
+	maxEmitBatch = 256
+	// emitWriteTimeout bounds one grouped write: it carries several
+	// callers' events, so it cannot use any one caller's context.
+	emitWriteTimeout = 30 * time.Second
+)
 
-// batcher returns the batcher of a store.
-func (d *Dispatcher) batcher(st Store) *emitBatcher {
-	if b, ok := d.batchers.Load(st); ok {
+// batcher returns the client's batcher.
+func (d *Dispatcher) batcher(clientID string) *emitBatcher {
+	if b, ok := d.batchers.Load(clientID); ok {
 		return b.(*emitBatcher)
 	}
-	b, _ := d.batchers.LoadOrStore(st, &emitBatcher{})
+	b, _ := d.batchers.LoadOrStore(clientID, &emitBatcher{})
 	return b.(*emitBatcher)
 }
 
-// enqueue stores item, possibly together with other callers' items, and
-// returns once it is stored (or failed).
+// enqueue stores item, possibly in one write with other callers' items.
+// The caller that finds no write under way writes what is queued, its own
+// item first in line; whatever queued meanwhile is written by a background
+// drain, so no caller waits for more than its own write. If ctx ends first
+// enqueue returns ctx.Err(), and the event may still be stored (Emit is
+// idempotent, so retrying is safe).
 func (b *emitBatcher) enqueue(ctx context.Context, st Store, item EnqueueEvent) error {
 	req := &emitRequest{item: item, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, req)
-	if b.flushing {
-		b.mu.Unlock()
-		return <-req.done // the current writer takes it next; it always answers
-	}
-	b.flushing = true
-	for {
-		batch := b.pending[:min(len(b.pending), maxEmitBatch)]
-		b.pending = b.pending[len(batch):]
-		b.mu.Unlock()
-		// Other callers' events ride on this write: the caller's
-		// cancellation must not fail them.
-		b.write(context.WithoutCancel(ctx), st, batch)
+	if !b.flushing {
+		b.flushing = true
+		b.flushOnce(st) // unlocks
 		b.mu.Lock()
-		if len(b.pending) == 0 {
+		if len(b.pending) > 0 {
+			go b.drain(st)
+		} else {
 			b.flushing = false
-			b.mu.Unlock()
-			return <-req.done
 		}
+	}
+	b.mu.Unlock()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// write enqueues a batch; if the batch fails as a whole, each item is tried
-// alone so one bad event cannot fail the others.
-func (b *emitBatcher) write(ctx context.Context, st Store, batch []*emitRequest) {
+// flushOnce writes one batch of what is queued. It is called with b.mu
+// held and returns with it released.
+func (b *emitBatcher) flushOnce(st Store) {
+	batch := b.pending[:min(len(b.pending), maxEmitBatch)]
+	b.pending = b.pending[len(batch):]
+	b.mu.Unlock()
 	items := make([]EnqueueEvent, len(batch))
 	for i, r := range batch {
 		items[i] = r.item
 	}
-	if _, err := st.Enqueue(ctx, items); err == nil || len(batch) == 1 {
-		for _, r := range batch {
-			r.done <- err
-		}
-		return
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), emitWriteTimeout)
+	_, err := st.Enqueue(ctx, items)
+	cancel()
 	for _, r := range batch {
-		_, err := st.Enqueue(ctx, []EnqueueEvent{r.item})
 		r.done <- err
 	}
+}
+
+// drain writes batches until nothing is queued.
+func (b *emitBatcher) drain(st Store) {
+	b.mu.Lock()
+	for len(b.pending) > 0 {
+		b.flushOnce(st)
+		b.mu.Lock()
+	}
+	b.flushing = false
+	b.mu.Unlock()
 }

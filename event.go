@@ -41,13 +41,13 @@ const DefaultCategory = "Other"
 func ValidateEventTypeName(name string) error {
 	resource, action, ok := strings.Cut(name, ".")
 	if !ok {
-		return fmt.Errorf("webhooks: event type %q: want {resource}.{action}, e.g. inspection.created", name)
+		return fmt.Errorf("%w: event type %q: want {resource}.{action}, e.g. inspection.created", ErrInvalid, name)
 	}
 	if err := validateNamePart(resource); err != nil {
-		return fmt.Errorf("webhooks: event type %q: resource %w", name, err)
+		return fmt.Errorf("%w: event type %q: resource %v", ErrInvalid, name, err)
 	}
 	if err := validateNamePart(action); err != nil {
-		return fmt.Errorf("webhooks: event type %q: action %w", name, err)
+		return fmt.Errorf("%w: event type %q: action %v", ErrInvalid, name, err)
 	}
 	return nil
 }

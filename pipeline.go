@@ -3,6 +3,7 @@ package webhooks
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -95,7 +96,8 @@ func (d *Dispatcher) fetchOnce() bool {
 			continue
 		}
 		claims, err := st.Claim(ctx, ClaimParams{
-			Now: d.now(), Limit: limit, Lease: d.cfg.Lease, ExcludeWebhooks: d.saturated(c.ID),
+			Now: d.now(), Limit: limit, Lease: d.cfg.Lease,
+			ExcludeWebhooks: d.saturated(c.ID), MaxPerWebhook: d.cfg.MaxInFlightPerWebhook,
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -126,7 +128,7 @@ func (d *Dispatcher) parked() int {
 	return n
 }
 
-// saturated lists the client's webhooks whose lanes already hold enough
+// saturated lists the client's webhooks whose lanes already hold a round of
 // queued work; claiming more for them would only wait in memory.
 func (d *Dispatcher) saturated(client string) []int64 {
 	d.mu.Lock()
@@ -140,10 +142,11 @@ func (d *Dispatcher) saturated(client string) []int64 {
 	return ids
 }
 
-// enqueueJob puts a claimed delivery in its webhook's lane. A lane holds at
-// most two rounds of MaxInFlightPerWebhook; beyond that the claim is given
-// back at once, so one endpoint's backlog (or a hanging endpoint) cannot tie
-// up the dispatcher's capacity or outwait its lease in memory.
+// enqueueJob puts a claimed delivery in its webhook's lane. With the claim
+// capped per webhook and saturated lanes excluded, a lane holds at most
+// three rounds of MaxInFlightPerWebhook; anything beyond (a store that
+// ignores the cap) is given back at once, so one endpoint's backlog cannot
+// tie up the dispatcher's capacity or outwait its lease in memory.
 func (d *Dispatcher) enqueueJob(j *job) {
 	key := laneKey{j.client, j.claim.Webhook.ID}
 	d.mu.Lock()
@@ -154,7 +157,8 @@ func (d *Dispatcher) enqueueJob(j *job) {
 		l = &lane{limiter: rate.NewLimiter(rate.Limit(d.cfg.RateLimit), burst)}
 		d.lanes[key] = l
 	}
-	if len(l.queue)+l.active >= 2*d.cfg.MaxInFlightPerWebhook {
+	l.disabled = false // claimed, so the webhook is active again
+	if len(l.queue)+l.active >= 3*d.cfg.MaxInFlightPerWebhook {
 		d.mu.Unlock()
 		d.results <- result{job: j, release: true}
 		return
@@ -167,41 +171,39 @@ func (d *Dispatcher) enqueueJob(j *job) {
 	}
 	d.mu.Unlock()
 	if start {
-		go d.runLane(key, l)
+		go d.runLane(l)
 	}
 }
 
 // runLane sends the lane's queued jobs one after another; a lane runs up to
 // MaxInFlightPerWebhook of these, so a hanging endpoint occupies only that
-// many workers.
-func (d *Dispatcher) runLane(key laneKey, l *lane) {
+// many workers. Once Stop begins, jobs not yet started are given back.
+func (d *Dispatcher) runLane(l *lane) {
 	defer d.sends.Done()
 	for {
 		d.mu.Lock()
 		if len(l.queue) == 0 {
 			l.active--
-			if l.active == 0 && d.lanes[key] == l {
-				delete(d.lanes, key)
-			}
 			d.mu.Unlock()
 			return
 		}
 		j := l.queue[0]
 		l.queue[0] = nil
 		l.queue = l.queue[1:]
+		disabled := l.disabled
 		d.mu.Unlock()
 
-		if d.stopping() {
-			d.results <- result{job: j, release: true} // not started: give it back rather than drain it
+		if disabled || d.waitCtx.Err() != nil {
+			d.results <- result{job: j, release: true}
 			continue
 		}
-		if err := l.limiter.Wait(d.runCtx); err != nil {
+		if err := l.limiter.Wait(d.waitCtx); err != nil {
 			d.results <- result{job: j, release: true}
 			continue
 		}
 		select {
 		case d.workers <- struct{}{}:
-		case <-d.runCtx.Done():
+		case <-d.waitCtx.Done():
 			d.results <- result{job: j, release: true}
 			continue
 		}
@@ -211,12 +213,25 @@ func (d *Dispatcher) runLane(key laneKey, l *lane) {
 	}
 }
 
-func (d *Dispatcher) stopping() bool {
-	select {
-	case <-d.stopFetch:
-		return true
-	default:
-		return false
+// disableLane stops sending a webhook's queued jobs after it was disabled.
+func (d *Dispatcher) disableLane(client string, webhookID int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if l := d.lanes[laneKey{client, webhookID}]; l != nil {
+		l.disabled = true
+	}
+}
+
+// pruneLanes drops idle lanes whose limiter is full again: a new lane
+// would behave the same, so nothing is lost.
+func (d *Dispatcher) pruneLanes() {
+	now := time.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, l := range d.lanes {
+		if l.active == 0 && len(l.queue) == 0 && l.limiter.TokensAt(now) >= float64(l.limiter.Burst()) {
+			delete(d.lanes, k)
+		}
 	}
 }
 
@@ -224,12 +239,17 @@ func (d *Dispatcher) stopping() bool {
 func (d *Dispatcher) send(ctx context.Context, j *job) result {
 	cd, w := j.claim, j.claim.Webhook
 	now := d.now()
-	if now.Add(w.Timeout).After(cd.LeaseUntil) {
-		// The lease would lapse mid-request and another process could send
-		// the same delivery; leave it to whoever claims it next.
-		d.log.Warn("webhooks: lease too short to send, leaving delivery for reclaim",
-			"client", j.client, "delivery", cd.Delivery.ID, "webhook", w.ID)
-		return result{job: j, skip: true}
+	// The request must end before the lease does, or another process could
+	// send the same delivery meanwhile.
+	if left := cd.LeaseUntil.Sub(now) - time.Second; left < w.Timeout {
+		if left < d.cfg.Limits.MinTimeout {
+			d.log.Warn("webhooks: lease nearly over, giving the delivery back",
+				"client", j.client, "delivery", cd.Delivery.ID, "webhook", w.ID)
+			return result{job: j, release: true}
+		}
+		short := *w
+		short.Timeout = left
+		cd = &ClaimedDelivery{Delivery: cd.Delivery, Token: cd.Token, LeaseUntil: cd.LeaseUntil, Webhook: &short, Payload: cd.Payload}
 	}
 	attempt, status := d.attempt(ctx, cd, now)
 	if ctx.Err() != nil && status == 0 {
@@ -343,7 +363,12 @@ func (d *Dispatcher) completeLoop() {
 	}
 }
 
-// flush records a batch of outcomes, one Complete call per store.
+// storeTimeout bounds one store call made to record outcomes; it applies
+// even after Stop ran out of time, so what was sent is still recorded.
+const storeTimeout = 10 * time.Second
+
+// flush records a batch of outcomes, one Complete and one Release call per
+// client.
 func (d *Dispatcher) flush(batch []result) {
 	type group struct {
 		store       Store
@@ -351,20 +376,17 @@ func (d *Dispatcher) flush(batch []result) {
 		completions []Completion
 		releases    []ClaimRef
 	}
-	var groups []*group
+	groups := map[string]*group{}
+	var order []string
 	for _, r := range batch {
 		if r.skip {
 			continue
 		}
-		var g *group
-		for _, x := range groups {
-			if x.store == r.job.store {
-				g = x
-			}
-		}
+		g := groups[r.job.client]
 		if g == nil {
 			g = &group{store: r.job.store, client: r.job.client}
-			groups = append(groups, g)
+			groups[r.job.client] = g
+			order = append(order, r.job.client)
 		}
 		if r.release {
 			g.releases = append(g.releases, ClaimRef{DeliveryID: r.job.claim.Delivery.ID, Token: r.job.claim.Token})
@@ -372,15 +394,18 @@ func (d *Dispatcher) flush(batch []result) {
 			g.completions = append(g.completions, r.completion)
 		}
 	}
-	for _, g := range groups {
+	for _, client := range order {
+		g := groups[client]
 		if len(g.completions) > 0 {
 			d.complete(g.client, g.store, g.completions)
 		}
 		if len(g.releases) > 0 {
 			// A failed release costs only time: the lease lapses instead.
-			if err := g.store.Release(d.runCtx, g.releases); err != nil && d.runCtx.Err() == nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtx), storeTimeout)
+			if err := g.store.Release(ctx, g.releases); err != nil {
 				d.log.Warn("webhooks: releasing claims", "client", g.client, "count", len(g.releases), "err", err)
 			}
+			cancel()
 		}
 	}
 	d.mu.Lock()
@@ -394,12 +419,15 @@ func (d *Dispatcher) flush(batch []result) {
 func (d *Dispatcher) complete(client string, st Store, cs []Completion) {
 	backoff := 50 * time.Millisecond
 	for try := 1; ; try++ {
-		res, err := st.Complete(d.runCtx, cs)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.runCtx), storeTimeout)
+		res, err := st.Complete(ctx, cs)
+		cancel()
 		if err == nil {
 			for _, id := range res.Stale {
-				d.log.Warn("webhooks: outcome discarded, delivery was reclaimed after its lease lapsed", "client", client, "delivery", id)
+				d.log.Warn("webhooks: outcome discarded, the delivery was claimed again after its lease lapsed or was purged", "client", client, "delivery", id)
 			}
 			for _, w := range res.Disabled {
+				d.disableLane(client, w.ID)
 				d.log.Warn("webhooks: webhook disabled", "client", client, "webhook", w.ID, "reason", w.Reason)
 			}
 			return
@@ -417,18 +445,23 @@ func (d *Dispatcher) complete(client string, st Store, cs []Completion) {
 	}
 }
 
-// janitorLoop purges history past the retention period.
+// janitorLoop purges history past the retention period, once soon after
+// Start and then every JanitorInterval, and drops idle lanes.
 func (d *Dispatcher) janitorLoop() {
 	defer d.loops.Done()
+	first := time.NewTimer(time.Duration(rand.Int64N(int64(5 * time.Second))))
+	defer first.Stop()
 	tick := time.NewTicker(d.cfg.JanitorInterval)
 	defer tick.Stop()
 	for {
 		select {
 		case <-d.stopFetch:
 			return
+		case <-first.C:
 		case <-tick.C:
-			d.purge(d.runCtx)
 		}
+		d.purge(d.waitCtx)
+		d.pruneLanes()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -212,9 +213,10 @@ func (e *ValidationError) orNil() error {
 // webhookRules validates inputs; reserved holds the canonical names of
 // headers the signature scheme sets.
 type webhookRules struct {
-	reg      *Registry
-	limits   Limits
-	reserved map[string]bool
+	reg            *Registry
+	limits         Limits
+	reserved       map[string]bool
+	defaultTimeout time.Duration
 }
 
 // apply validates in and writes it over w. On create, nil fields take
@@ -228,7 +230,7 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 			CompanyID:                in.CompanyID,
 			HTTPMethod:               DefaultHTTPMethod,
 			ContentType:              DefaultContentType,
-			Timeout:                  DefaultTimeout,
+			Timeout:                  r.defaultTimeout,
 			MaxRetries:               min(DefaultMaxRetries, r.limits.MaxRetries),
 			VerifySSL:                true,
 			AutoDisableAfterFailures: DefaultAutoDisableAfterFailures,
@@ -305,10 +307,14 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 		}
 		sort.Strings(names)
 		next.CustomHeaders = make(map[string]string, len(names))
+		canonical := make(map[string]string, len(names))
 		for _, k := range names {
 			if msg := r.headerProblem(k, in.CustomHeaders[k]); msg != "" {
 				ve.add("customHeaders."+k, "%s", msg)
+			} else if other, dup := canonical[http.CanonicalHeaderKey(k)]; dup {
+				ve.add("customHeaders."+k, "repeats header %q (names are case-insensitive)", other)
 			}
+			canonical[http.CanonicalHeaderKey(k)] = k
 			next.CustomHeaders[k] = in.CustomHeaders[k]
 		}
 	}
@@ -373,6 +379,11 @@ func validateURL(raw string) error {
 	if u.User != nil {
 		return errors.New("must not contain a user name or password")
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port %q must be between 1 and 65535", p)
+		}
+	}
 	return nil
 }
 
@@ -381,6 +392,7 @@ func validateURL(raw string) error {
 var forbiddenHeaders = map[string]bool{
 	"Host": true, "Content-Length": true, "Content-Type": true, "Transfer-Encoding": true,
 	"Connection": true, "Te": true, "Upgrade": true, "Keep-Alive": true, "Trailer": true,
+	"User-Agent": true,
 }
 
 func (r webhookRules) headerProblem(name, value string) string {
@@ -394,8 +406,10 @@ func (r webhookRules) headerProblem(name, value string) string {
 	if len(value) > 4096 {
 		return "value must be at most 4096 bytes"
 	}
-	if strings.ContainsAny(value, "\r\n\x00") {
-		return "value must not contain CR, LF or NUL"
+	for _, c := range []byte(value) {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return "value must not contain control characters (CR, LF, NUL, ...)"
+		}
 	}
 	return ""
 }
@@ -450,17 +464,22 @@ func ValidateSecret(s string) error {
 
 // SecretPreview masks a secret as the seed shows it: the "whsec_" prefix and
 // 8 characters, "...", and the last 4 characters ("whsec_abc12345...xyz9").
-// Other secrets show 4 characters on each side.
+// Only secrets with at least 32 characters after the prefix (generated ones
+// have 32) show that much, leaving at least 20 hidden; shorter secrets show
+// 2 characters on each side, or none below 16.
 func SecretPreview(s string) string {
-	if s == "" {
-		return ""
-	}
-	head := 4
+	prefix := ""
 	if strings.HasPrefix(s, SecretPrefix) {
-		head = len(SecretPrefix) + 8
+		prefix, s = SecretPrefix, s[len(SecretPrefix):]
 	}
-	if len(s) < head+8 {
-		return s[:min(4, len(s))] + "..."
+	switch {
+	case s == "":
+		return prefix
+	case len(s) >= 32:
+		return prefix + s[:8] + "..." + s[len(s)-4:]
+	case len(s) >= 16:
+		return prefix + s[:2] + "..." + s[len(s)-2:]
+	default:
+		return prefix + "..."
 	}
-	return s[:head] + "..." + s[len(s)-4:]
 }

@@ -82,7 +82,7 @@ func TestCreateWebhookDefaults(t *testing.T) {
 	require.Equal(t, "PUT", w2.HTTPMethod)
 	require.Equal(t, int64(4), *w2.CompanyID)
 	require.Equal(t, "my-own-secret-0123", w2.Secret)
-	require.Equal(t, "my-o...0123", w2.SecretPreview())
+	require.Equal(t, "my...23", w2.SecretPreview(), "short user secrets show little")
 }
 
 func TestCreateWebhookReportsEveryBadField(t *testing.T) {
@@ -120,7 +120,15 @@ func TestCreateWebhookReportsEveryBadField(t *testing.T) {
 	require.Equal(t, "is required", f["name"])
 	require.Equal(t, "is required", f["url"])
 
-	for _, u := range []string{"", "example.com/x", "http://", "https:///path", "http://exa mple.com", "javascript:alert(1)", "http://" + strings.Repeat("a", 2050) + ".com"} {
+	_, err = d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr("https://x.example"),
+		CustomHeaders: map[string]string{"X-A": "1", "x-a": "2", "X-Tab": "a\tb", "X-Bell": "a\x07b", "User-Agent": "me"}})
+	f = fieldsOf(t, err)
+	require.Len(t, f, 3, "%v", f)
+	require.Contains(t, f, "customHeaders.x-a")
+	require.Contains(t, f, "customHeaders.X-Bell")
+	require.Contains(t, f, "customHeaders.User-Agent")
+
+	for _, u := range []string{"", "example.com/x", "http://example.com:0/", "http://example.com:70000/", "http://", "https:///path", "http://exa mple.com", "javascript:alert(1)", "http://" + strings.Repeat("a", 2050) + ".com"} {
 		_, err = d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr(u)})
 		require.Contains(t, fieldsOf(t, err), "url", u)
 	}
