@@ -98,6 +98,7 @@ type Dispatcher struct {
 	cancelRun  context.CancelFunc
 	waitCtx    context.Context
 	cancelWait context.CancelFunc
+	listening  map[string]bool // clients whose store's Listen runs
 	stopFetch  chan struct{}
 	fetchDone  chan struct{}
 	sends      sync.WaitGroup
@@ -202,6 +203,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.results = make(chan result, d.cfg.Workers*2)
 	d.stopFetch = make(chan struct{})
 	d.fetchDone = make(chan struct{})
+	d.listening = make(map[string]bool)
 	d.loops.Add(2)
 	go d.fetchLoop()
 	go d.completeLoop()

@@ -646,3 +646,42 @@ func TestDefaultTimeoutFitsLimits(t *testing.T) {
 	w := hook(t, d, "", "https://example.com", webhooks.WebhookInput{})
 	require.Equal(t, 10*time.Second, w.Timeout)
 }
+
+// listeningStore is a memstore whose Listen wakes the dispatcher when the
+// test says so, as a Postgres or Redis notification would.
+type listeningStore struct {
+	*memstore.Store
+	notify  chan struct{}
+	started chan struct{}
+}
+
+func (s *listeningStore) Listen(ctx context.Context, wake func()) error {
+	close(s.started)
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.notify:
+			wake()
+		}
+	}
+}
+
+// A store's notification wakes an idle dispatcher long before its poll.
+func TestListenerWakesDispatcher(t *testing.T) {
+	st := &listeningStore{Store: memstore.New(), notify: make(chan struct{}), started: make(chan struct{})}
+	rc := newReceiver(t, nil)
+	d := newTestDispatcher(t, webhooks.Config{Store: st, PollInterval: time.Hour})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	start(t, d)
+	<-st.started
+	// Another process's emit: written straight to the store, no local Wake.
+	_, err := st.Enqueue(t.Context(), []webhooks.EnqueueEvent{{EventID: "remote", EventType: "unit.created",
+		Payload: []byte(`{"id":"remote","type":"unit.created","time":"2026-02-01T12:00:00Z","client":{"id":"","name":""},"data":{}}`),
+		CreatedAt: time.Now().Add(300 * time.Millisecond), WebhookIDs: []int64{w.ID}}})
+	require.NoError(t, err)
+	// Due in 300 ms; with an hourly poll nothing picks it up unwoken.
+	require.Never(t, func() bool { return rc.count() > 0 }, 500*time.Millisecond, 10*time.Millisecond)
+	st.notify <- struct{}{}
+	waitFor(t, "the remote event delivered", func() bool { return rc.count() == 1 })
+}

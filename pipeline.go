@@ -76,6 +76,7 @@ func (d *Dispatcher) fetchOnce() bool {
 	}
 	for _, c := range clients {
 		d.clients.Store(c.ID, c)
+		d.listen(c.ID)
 	}
 	d.mu.Lock()
 	free := d.maxClaimed() - d.claimed + d.parked()
@@ -112,6 +113,33 @@ func (d *Dispatcher) fetchOnce() bool {
 		}
 	}
 	return more && free > 0
+}
+
+// listen starts the client's store's Listen once, if the store has one;
+// it ends with the dispatcher.
+func (d *Dispatcher) listen(client string) {
+	d.mu.Lock()
+	started := d.listening[client]
+	d.listening[client] = true
+	d.mu.Unlock()
+	if started {
+		return
+	}
+	st, err := d.store(d.waitCtx, client)
+	if err != nil {
+		return
+	}
+	l, ok := st.(Listener)
+	if !ok {
+		return
+	}
+	d.sends.Add(1) // Stop waits for it like for a lane
+	go func() {
+		defer d.sends.Done()
+		if err := l.Listen(d.waitCtx, d.Wake); err != nil && d.waitCtx.Err() == nil {
+			d.log.Error("webhooks: listening for other processes' notifications stopped; polling only", "client", client, "err", err)
+		}
+	}()
 }
 
 // parked counts queued jobs of lanes already at their in-flight cap: they

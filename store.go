@@ -250,6 +250,21 @@ type TxStore interface {
 	WithTx(tx Tx) (Store, error)
 }
 
+// Listener is a Store that can hear other processes: after a write that
+// makes deliveries due (Enqueue, RetryDelivery, Release, enabling a
+// webhook) the store notifies every process sharing it, for example with
+// Postgres NOTIFY sent in the same transaction (so EmitTx wakes others on
+// commit) or Redis PUBLISH. The dispatcher calls Listen once per store
+// after Start; polling remains the fallback for lost notifications.
+type Listener interface {
+	Store
+	// Listen calls wake for each notification until ctx ends, then returns
+	// ctx.Err(). It reconnects by itself after connection errors (logging
+	// is the store's), and calls wake after reconnecting, since
+	// notifications sent meanwhile are lost.
+	Listen(ctx context.Context, wake func()) error
+}
+
 // AutoDisableReason is the reason recorded when a webhook reaches its
 // consecutive-failure threshold.
 func AutoDisableReason(failures int) string {
