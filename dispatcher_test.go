@@ -677,7 +677,7 @@ func TestListenerWakesDispatcher(t *testing.T) {
 	<-st.started
 	// Another process's emit: written straight to the store, no local Wake.
 	_, err := st.Enqueue(t.Context(), []webhooks.EnqueueEvent{{EventID: "remote", EventType: "unit.created",
-		Payload: []byte(`{"id":"remote","type":"unit.created","time":"2026-02-01T12:00:00Z","client":{"id":"","name":""},"data":{}}`),
+		Payload:   []byte(`{"id":"remote","type":"unit.created","time":"2026-02-01T12:00:00Z","client":{"id":"","name":""},"data":{}}`),
 		CreatedAt: time.Now().Add(300 * time.Millisecond), WebhookIDs: []int64{w.ID}}})
 	require.NoError(t, err)
 	// Due in 300 ms; with an hourly poll nothing picks it up unwoken.
