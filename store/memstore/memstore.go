@@ -145,8 +145,9 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (*webhooks.Webhook, er
 // UpdateWebhook implements webhooks.Store: it overwrites the configuration
 // fields of w.ID with w's (name, description, URL, events, custom headers,
 // method, content type, timeout, retries, TLS verification, auto-disable
-// threshold and UpdatedAt). Company, secret, activity, failure counter,
-// disabled reason and CreatedAt are kept.
+// threshold and UpdatedAt; a zero UpdatedAt becomes the current time,
+// written back to w). Company, secret, activity, failure counter, disabled
+// reason and CreatedAt are kept.
 func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memstore: update webhook: %w", err)
@@ -172,7 +173,11 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	cur.MaxRetries = in.MaxRetries
 	cur.VerifySSL = in.VerifySSL
 	cur.AutoDisableAfterFailures = in.AutoDisableAfterFailures
+	if in.UpdatedAt.IsZero() {
+		in.UpdatedAt = time.Now().UTC()
+	}
 	cur.UpdatedAt = in.UpdatedAt
+	w.UpdatedAt = in.UpdatedAt
 	return nil
 }
 
@@ -367,17 +372,26 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 
 // Claim implements webhooks.Store. It leases up to p.Limit (none when
 // p.Limit <= 0) PENDING or RETRYING deliveries of active webhooks not in
-// p.ExcludeWebhooks, due at p.Now and not under an unexpired lease, ordered
-// by NextAttemptAt then ID. Each gets the next fencing token of its delivery
-// (1 on the first claim) and a lease until p.Now+p.Lease.
+// p.ExcludeWebhooks, due at p.Now (the current time when zero) and not
+// under an unexpired lease, ordered by NextAttemptAt then ID; when
+// p.MaxPerWebhook > 0, at most that many (the oldest due) of any one
+// webhook. Each gets the next fencing token of its delivery (1 on the first
+// claim) and a lease until p.Now+p.Lease. p.Lease <= 0 fails with an error
+// wrapping webhooks.ErrInvalid.
 func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.ClaimedDelivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: claim: %w", err)
+	}
+	if p.Lease <= 0 {
+		return nil, fmt.Errorf("memstore: claim: lease %v: %w", p.Lease, webhooks.ErrInvalid)
 	}
 	if p.Limit <= 0 {
 		return nil, nil
 	}
 	now := p.Now.UTC()
+	if p.Now.IsZero() {
+		now = time.Now().UTC()
+	}
 	excluded := make(map[int64]bool, len(p.ExcludeWebhooks))
 	for _, id := range p.ExcludeWebhooks {
 		excluded[id] = true
@@ -400,7 +414,7 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 		}
 		due = append(due, d)
 	}
-	due = oldestDue(due, p.Limit)
+	due = oldestDue(due, p.Limit, p.MaxPerWebhook)
 	out := make([]*webhooks.ClaimedDelivery, 0, len(due))
 	for _, d := range due {
 		d.token++
@@ -730,43 +744,98 @@ func dueBefore(a, b *delivery) bool {
 	return a.d.ID < b.d.ID
 }
 
-// oldestDue returns the limit oldest-due deliveries in order. It keeps a
-// bounded max-heap of the best so far, so a large backlog costs one pass
-// rather than a full sort per claim.
-func oldestDue(due []*delivery, limit int) []*delivery {
+// oldestDue returns, in order, the limit oldest-due deliveries of due, at
+// most perWebhook of one webhook when perWebhook > 0 (the oldest of each).
+// It never sorts the whole set: without a cap one bounded heap keeps the
+// best limit so far; with a cap each webhook gets a bounded heap of its best
+// min(perWebhook, limit), and a last bounded heap merges those. That is
+// O(n log k) for n due deliveries and heaps of at most k.
+func oldestDue(due []*delivery, limit, perWebhook int) []*delivery {
+	if perWebhook <= 0 || perWebhook >= limit {
+		return bestDue(due, limit)
+	}
+	byWebhook := map[int64]*dueHeap{}
+	for _, d := range due {
+		h := byWebhook[d.d.WebhookID]
+		if h == nil {
+			h = &dueHeap{limit: perWebhook}
+			byWebhook[d.d.WebhookID] = h
+		}
+		h.offer(d)
+	}
+	if len(byWebhook) == 1 { // one webhook: its heap is the answer
+		for _, h := range byWebhook {
+			return h.sorted()
+		}
+	}
+	merged := &dueHeap{limit: limit}
+	for _, h := range byWebhook {
+		for _, d := range h.items {
+			merged.offer(d)
+		}
+	}
+	return merged.sorted()
+}
+
+// bestDue returns the limit oldest-due deliveries of due, in order.
+func bestDue(due []*delivery, limit int) []*delivery {
 	if len(due) <= limit {
 		sort.Slice(due, func(i, j int) bool { return dueBefore(due[i], due[j]) })
 		return due
 	}
-	h := make([]*delivery, 0, limit) // max-heap: h[0] is the worst kept
-	down := func(i int) {
-		for {
-			l, worst := 2*i+1, i
-			if l < len(h) && dueBefore(h[worst], h[l]) {
-				worst = l
-			}
-			if r := l + 1; r < len(h) && dueBefore(h[worst], h[r]) {
-				worst = r
-			}
-			if worst == i {
-				return
-			}
-			h[i], h[worst] = h[worst], h[i]
-			i = worst
-		}
-	}
+	h := &dueHeap{limit: limit, items: make([]*delivery, 0, limit)}
 	for _, d := range due {
-		switch {
-		case len(h) < limit:
-			h = append(h, d)
-			for i := len(h) - 1; i > 0 && dueBefore(h[(i-1)/2], h[i]); i = (i - 1) / 2 {
-				h[i], h[(i-1)/2] = h[(i-1)/2], h[i]
-			}
-		case dueBefore(d, h[0]):
-			h[0] = d
-			down(0)
-		}
+		h.offer(d)
 	}
-	sort.Slice(h, func(i, j int) bool { return dueBefore(h[i], h[j]) })
-	return h
+	return h.sorted()
+}
+
+// dueHeap keeps the limit oldest-due deliveries offered to it: a max-heap
+// whose root, items[0], is the latest due kept, the first to go when a
+// better one comes.
+type dueHeap struct {
+	limit int
+	items []*delivery
+}
+
+// offer keeps d if it is among the limit oldest due seen so far.
+func (h *dueHeap) offer(d *delivery) {
+	switch {
+	case len(h.items) < h.limit:
+		h.items = append(h.items, d)
+		for i := len(h.items) - 1; i > 0; {
+			parent := (i - 1) / 2
+			if !dueBefore(h.items[parent], h.items[i]) {
+				break
+			}
+			h.items[i], h.items[parent] = h.items[parent], h.items[i]
+			i = parent
+		}
+	case dueBefore(d, h.items[0]):
+		h.items[0] = d
+		h.down(0)
+	}
+}
+
+func (h *dueHeap) down(i int) {
+	for {
+		l, worst := 2*i+1, i
+		if l < len(h.items) && dueBefore(h.items[worst], h.items[l]) {
+			worst = l
+		}
+		if r := l + 1; r < len(h.items) && dueBefore(h.items[worst], h.items[r]) {
+			worst = r
+		}
+		if worst == i {
+			return
+		}
+		h.items[i], h.items[worst] = h.items[worst], h.items[i]
+		i = worst
+	}
+}
+
+// sorted returns the kept deliveries oldest due first (reordering items).
+func (h *dueHeap) sorted() []*delivery {
+	sort.Slice(h.items, func(i, j int) bool { return dueBefore(h.items[i], h.items[j]) })
+	return h.items
 }

@@ -132,3 +132,40 @@ func TestEnqueueListedTwiceGetsOneDelivery(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, res[0].Deliveries, 1)
 }
+
+// BenchmarkClaimBacklog claims 100 with 200k due deliveries of one webhook
+// and 10 of another, without and with MaxPerWebhook 8. Each claim scans the
+// open deliveries once and keeps bounded heaps (no sort of the backlog).
+func BenchmarkClaimBacklog(b *testing.B) {
+	for _, perWebhook := range []int{0, 8} {
+		b.Run(fmt.Sprint("MaxPerWebhook", perWebhook), func(b *testing.B) {
+			ctx := context.Background()
+			s := memstore.New()
+			big := &webhooks.Webhook{Name: "big", IsActive: true}
+			other := &webhooks.Webhook{Name: "other", IsActive: true}
+			require.NoError(b, s.CreateWebhook(ctx, big, 0))
+			require.NoError(b, s.CreateWebhook(ctx, other, 0))
+			evs := make([]webhooks.EnqueueEvent, 200_010)
+			for i := range evs {
+				h, at := big.ID, storetest.Base.Add(time.Duration(i)*time.Microsecond)
+				if i >= 200_000 {
+					h, at = other.ID, storetest.Base.Add(time.Minute)
+				}
+				evs[i] = webhooks.EnqueueEvent{EventID: fmt.Sprint(i), WebhookIDs: []int64{h}, CreatedAt: at}
+			}
+			_, err := s.Enqueue(ctx, evs)
+			require.NoError(b, err)
+			now := storetest.Base.Add(time.Hour)
+			for b.Loop() {
+				now = now.Add(time.Second) // the last claim's 1 µs leases have lapsed
+				cl, err := s.Claim(ctx, webhooks.ClaimParams{Now: now, Limit: 100, Lease: time.Microsecond, MaxPerWebhook: perWebhook})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if want := map[int]int{0: 100, 8: 16}[perWebhook]; len(cl) != want {
+					b.Fatalf("claimed %d, want %d", len(cl), want)
+				}
+			}
+		})
+	}
+}

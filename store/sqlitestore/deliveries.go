@@ -30,11 +30,12 @@ const (
 
 // Enqueue stores each event once (its payload included) and one PENDING
 // delivery, due at CreatedAt (the current time when zero), per listed
-// webhook that still exists. An event whose ID is already stored is
-// reported Duplicate and adds nothing. With Lease > 0 the deliveries are
-// created claimed until CreatedAt+Lease with token 1. All events go in one
-// transaction with statements prepared once; results follow the order of
-// events. An empty EventID fails with an error wrapping webhooks.ErrInvalid.
+// webhook that still exists; a webhook listed twice gets one delivery. An
+// event whose ID is already stored is reported Duplicate and adds nothing.
+// With Lease > 0 the deliveries are created claimed until CreatedAt+Lease
+// with token 1. All events go in one transaction with statements prepared
+// once; results follow the order of events. An empty EventID fails with an
+// error wrapping webhooks.ErrInvalid.
 func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]webhooks.EnqueueResult, error) {
 	for i := range events {
 		if events[i].EventID == "" {
@@ -64,6 +65,7 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 		}
 		defer func() { _ = insDelivery.Close() }()
 
+		seen := map[int64]bool{}
 		for i := range events {
 			ev := &events[i]
 			created := ev.CreatedAt
@@ -88,7 +90,12 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 			if ev.Lease > 0 {
 				leaseUntil, token = leaseEnd(created, ev.Lease), 1
 			}
+			clear(seen)
 			for _, wid := range ev.WebhookIDs {
+				if seen[wid] {
+					continue // listed twice: one delivery
+				}
+				seen[wid] = true
 				var id int64
 				switch err := insDelivery.QueryRowContext(ctx, pk, at, leaseUntil, token, at, at, wid).Scan(&id); {
 				case errors.Is(err, sql.ErrNoRows): // webhook deleted meanwhile
@@ -147,32 +154,56 @@ func scanDelivery(sc scanner, extra ...any) (*webhooks.Delivery, error) {
 // Claim leases up to p.Limit due deliveries, oldest due first (by
 // NextAttemptAt, then ID): PENDING or RETRYING, NextAttemptAt <= p.Now (the
 // current time when zero), no lease or an expired one, of an active webhook
-// not in p.ExcludeWebhooks. Each gets token+1 and a lease until p.Now+p.Lease.
-// Selection and update are one UPDATE … RETURNING in a write transaction, so
-// no two callers, in any process, hold the same delivery; the webhooks and
-// payloads are then loaded with one query each. p.Limit <= 0 claims nothing;
-// p.Lease <= 0 fails with an error wrapping webhooks.ErrInvalid.
+// not in p.ExcludeWebhooks, and, when p.MaxPerWebhook > 0, at most that many
+// of any one webhook (the oldest due of each). Each gets token+1 and a lease
+// until p.Now+p.Lease. p.Lease <= 0 fails with an error wrapping
+// webhooks.ErrInvalid; otherwise p.Limit <= 0 claims nothing.
+//
+// Selection and update run in one write transaction, so no two callers, in
+// any process, hold the same delivery; the webhooks and payloads are then
+// loaded with one query each. The selection first walks a bounded window
+// of the oldest due deliveries (claimWindowSize); only when that window is
+// full and yields fewer than p.Limit claimable ones (the backlog of a
+// disabled, excluded or capped webhook, or leased deliveries, sit in front)
+// does it look up each webhook's oldest due deliveries through the
+// per-webhook due index instead. Either way the write lock is never held
+// for a walk over a whole backlog.
 func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.ClaimedDelivery, error) {
-	if p.Limit <= 0 {
-		return nil, nil
-	}
 	if p.Lease <= 0 {
 		return nil, fmt.Errorf("sqlitestore: claim: lease %v: %w", p.Lease, webhooks.ErrInvalid)
+	}
+	if p.Limit <= 0 {
+		return nil, nil
 	}
 	now := p.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	nowUS, until := toMicros(now), leaseEnd(now, p.Lease)
-	exclude := "[]"
-	if len(p.ExcludeWebhooks) > 0 {
-		exclude = idList(p.ExcludeWebhooks)
+	perWebhook := p.Limit // the most of one webhook a claim takes
+	if p.MaxPerWebhook > 0 {
+		perWebhook = min(p.MaxPerWebhook, p.Limit)
 	}
 
 	var out []*webhooks.ClaimedDelivery
 	err := s.inWriteTx(ctx, func(q querier) error {
 		out = nil
-		rows, err := q.QueryContext(ctx, claimSQL, until, nowUS, nowUS, exclude, p.Limit)
+		if err := s.lockForWrite(ctx, q); err != nil {
+			return err
+		}
+		ids, exact, err := claimFromWindow(ctx, q, nowUS, p.Limit, perWebhook, p.ExcludeWebhooks)
+		if err != nil {
+			return err
+		}
+		if !exact {
+			if ids, err = claimPerWebhook(ctx, q, nowUS, p.Limit, perWebhook, p.ExcludeWebhooks); err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		rows, err := q.QueryContext(ctx, claimUpdateSQL, until, idList(ids), nowUS)
 		if err != nil {
 			return err
 		}
@@ -228,22 +259,126 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 	return out, nil
 }
 
-// claimSQL selects and leases due deliveries in one statement. INDEXED BY
-// pins the partial due index as the outer loop: rows come in due order and
-// the scan stops after LIMIT rows instead of sorting every due delivery
-// (the status index would otherwise look as good on a young database).
-// CROSS JOIN keeps the webhooks as the inner loop, one primary-key lookup per
-// candidate.
-const claimSQL = `UPDATE webhooks_deliveries SET token = token + 1, lease_until = ?
-WHERE id IN (
-	SELECT d.id FROM webhooks_deliveries AS d INDEXED BY webhooks_deliveries_due
-	CROSS JOIN webhooks_endpoints AS w ON w.id = d.webhook_id
-	WHERE d.status IN ('PENDING', 'RETRYING') AND d.next_attempt_at <= ?
-	  AND (d.lease_until IS NULL OR d.lease_until <= ?)
-	  AND w.is_active = 1
-	  AND d.webhook_id NOT IN (SELECT value FROM json_each(?))
-	ORDER BY d.next_attempt_at, d.id
-	LIMIT ?)
+// lockForWrite makes sure the transaction holds the write lock before
+// Claim's first read, as inWriteTx promises: Open's connection begins
+// immediate transactions, but a host's *sql.DB (New) or transaction (WithTx)
+// may begin deferred ones, which would otherwise take a read snapshot first
+// and could fail with SQLITE_BUSY when upgrading it. An UPDATE takes the
+// write lock even when it matches no row.
+func (s *Store) lockForWrite(ctx context.Context, q querier) error {
+	if s.owned && s.tx == nil {
+		return nil // BEGIN IMMEDIATE (_txlock=immediate) already took it
+	}
+	_, err := q.ExecContext(ctx, `UPDATE webhooks_deliveries SET token = token WHERE 0`)
+	return err
+}
+
+// The claim window: how many of the oldest due deliveries Claim examines,
+// in due order, before it falls back to per-webhook lookups:
+// max(claimWindowFactor*Limit, claimWindowMin). Variables for tests only
+// (export_test.go).
+var (
+	claimWindowMin    = 256
+	claimWindowFactor = 2
+)
+
+func claimWindowSize(limit int) int { return max(claimWindowFactor*limit, claimWindowMin) }
+
+// claimWindowSQL lists due deliveries in due order with whether each is
+// claimable (no unexpired lease, active webhook). INDEXED BY pins the
+// partial due index as the outer loop, so rows come in due order without a
+// sort and the caller stops reading after the window; the webhook is one
+// primary-key lookup per row.
+const claimWindowSQL = `SELECT d.id, d.webhook_id,
+	(d.lease_until IS NULL OR d.lease_until <= ?1) AND w.is_active IS 1
+FROM webhooks_deliveries AS d INDEXED BY webhooks_deliveries_due
+LEFT JOIN webhooks_endpoints AS w ON w.id = d.webhook_id
+WHERE d.status IN ('PENDING', 'RETRYING') AND d.next_attempt_at <= ?1
+ORDER BY d.next_attempt_at, d.id`
+
+// claimFromWindow picks, in due order, up to limit claimable deliveries (at
+// most perWebhook of one webhook, none of exclude) from the first
+// claimWindowSize(limit) due ones. exact reports that these are the
+// answer: limit were found, or the window held every due delivery. When it
+// is false, claimable deliveries may sit behind the window.
+func claimFromWindow(ctx context.Context, q querier, nowUS int64, limit, perWebhook int, exclude []int64) (ids []int64, exact bool, err error) {
+	excluded := make(map[int64]bool, len(exclude))
+	for _, id := range exclude {
+		excluded[id] = true
+	}
+	window := claimWindowSize(limit)
+	rows, err := q.QueryContext(ctx, claimWindowSQL, nowUS)
+	if err != nil {
+		return nil, false, err
+	}
+	defer func() { _ = rows.Close() }()
+	taken := map[int64]int{}
+	seen := 0
+	for seen < window && rows.Next() {
+		seen++
+		var id, webhookID int64
+		var ok bool
+		if err := rows.Scan(&id, &webhookID, &ok); err != nil {
+			return nil, false, err
+		}
+		if !ok || excluded[webhookID] || taken[webhookID] >= perWebhook {
+			continue
+		}
+		taken[webhookID]++
+		ids = append(ids, id)
+		if len(ids) == limit {
+			return ids, true, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return ids, seen < window, nil
+}
+
+// claimPerWebhookSQL selects the oldest claimable due deliveries, at most
+// ?4 of each active webhook not in ?1, then at most ?5 of those in due
+// order. open_hooks lists the webhooks with PENDING or RETRYING deliveries
+// by skipping through the per-webhook due index, one seek per webhook
+// (min(webhook_id) > the previous one), so webhooks with nothing open cost
+// nothing. For each of those that is active and not excluded, the correlated
+// subquery seeks the same index to its oldest due delivery and reads only as
+// far as its cap (plus leased ones it skips), so the backlog of a disabled,
+// excluded or capped webhook costs a seek, not a walk.
+const claimPerWebhookSQL = `WITH RECURSIVE open_hooks(id) AS (
+	SELECT (SELECT min(webhook_id) FROM webhooks_deliveries INDEXED BY webhooks_deliveries_webhook_due
+		WHERE status IN ('PENDING', 'RETRYING'))
+	UNION ALL
+	SELECT (SELECT min(x.webhook_id) FROM webhooks_deliveries AS x INDEXED BY webhooks_deliveries_webhook_due
+		WHERE x.status IN ('PENDING', 'RETRYING') AND x.webhook_id > o.id)
+	FROM open_hooks AS o WHERE o.id IS NOT NULL)
+SELECT d.id
+FROM open_hooks AS o
+CROSS JOIN webhooks_endpoints AS w ON w.id = o.id
+CROSS JOIN webhooks_deliveries AS d
+WHERE w.is_active = 1 AND w.id NOT IN (SELECT value FROM json_each(?1))
+  AND d.id IN (
+	SELECT x.id FROM webhooks_deliveries AS x INDEXED BY webhooks_deliveries_webhook_due
+	WHERE x.webhook_id = w.id AND x.status IN ('PENDING', 'RETRYING') AND x.next_attempt_at <= ?2
+	  AND (x.lease_until IS NULL OR x.lease_until <= ?3)
+	ORDER BY x.next_attempt_at, x.id
+	LIMIT ?4)
+ORDER BY d.next_attempt_at, d.id
+LIMIT ?5`
+
+// claimPerWebhook is the exact selection claimFromWindow falls back to: up
+// to limit claimable deliveries, at most perWebhook of one webhook, oldest
+// due first. It costs a few index seeks per webhook with open deliveries,
+// plus one primary-key lookup per candidate (at most perWebhook of each).
+func claimPerWebhook(ctx context.Context, q querier, nowUS int64, limit, perWebhook int, exclude []int64) ([]int64, error) {
+	return queryIDs(ctx, q, claimPerWebhookSQL, idList(exclude), nowUS, nowUS, perWebhook, limit)
+}
+
+// claimUpdateSQL leases the selected deliveries, by primary key. The
+// selection ran in the same write transaction, so they are all still
+// claimable; the lease condition, which fences claims, is repeated anyway.
+const claimUpdateSQL = `UPDATE webhooks_deliveries SET token = token + 1, lease_until = ?1
+WHERE id IN (SELECT value FROM json_each(?2)) AND (lease_until IS NULL OR lease_until <= ?3)
 RETURNING id, event_pk, webhook_id, status, attempt_count, next_attempt_at, response_status,
 	error_message, duration_ns, created_at, updated_at, token, lease_until`
 
@@ -546,6 +681,31 @@ func (s *Store) ListDeliveries(ctx context.Context, p webhooks.ListDeliveriesPar
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
+	query, args := listDeliveriesQuery(p, limit)
+	rows, err := s.rq().QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []*webhooks.Delivery
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// listDeliveriesQuery builds ListDeliveries' query. Each filter has an
+// index that also gives the order: (webhook_id, status, id) for webhook and
+// status, (webhook_id, id) for the webhook alone, (status, id) for the
+// status alone, so a page reads its rows, not every row of the filter.
+func listDeliveriesQuery(p webhooks.ListDeliveriesParams, limit int) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -568,25 +728,7 @@ func (s *Store) ListDeliveries(ctx context.Context, p webhooks.ListDeliveriesPar
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	query += ` ORDER BY d.id DESC LIMIT ?`
-	args = append(args, limit)
-
-	rows, err := s.rq().QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	var out []*webhooks.Delivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list deliveries: %w", err)
-	}
-	return out, nil
+	return query, append(args, limit)
 }
 
 // RetryDelivery makes a FAILED or RETRYING delivery RETRYING and due at now

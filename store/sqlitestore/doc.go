@@ -45,6 +45,10 @@
 // Options.BusyTimeout (default 5 s) for the write lock. Every write
 // transaction is BEGIN IMMEDIATE (and starts with a write statement in any
 // case), so none fails by upgrading a read lock. Claim selects and leases
-// in one UPDATE … RETURNING, so no two callers in any process hold one
-// delivery; Complete accepts only the current fencing token.
+// in one write transaction, so no two callers in any process hold one
+// delivery; Complete accepts only the current fencing token. Claim holds
+// the write lock for a bounded amount of work however large a backlog is:
+// it walks at most a window of the oldest due deliveries, then, if those
+// belong to disabled, excluded or capped webhooks (or are leased), looks up
+// each webhook's oldest due deliveries through a per-webhook index.
 package sqlitestore

@@ -148,7 +148,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 	require.NoError(t, s1.Close())
 	s3 := openStore(t, path) // and on a closed one
 	for _, s := range []*sqlitestore.Store{s2, s3} {
-		require.Equal(t, 1, countRows(t, s.DB(), "webhooks_schema_migrations"))
+		require.Equal(t, sqlitestore.SchemaVersion(), countRows(t, s.DB(), "webhooks_schema_migrations"), "one row per migration")
 		var v int
 		require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT max(version) FROM webhooks_schema_migrations").Scan(&v))
 		require.Equal(t, sqlitestore.SchemaVersion(), v)
@@ -178,10 +178,44 @@ func TestMigrationsConcurrentOpens(t *testing.T) {
 		require.NoError(t, errs[i], "Open %d", i)
 		defer stores[i].Close()
 	}
-	require.Equal(t, 1, countRows(t, stores[0].DB(), "webhooks_schema_migrations"))
+	require.Equal(t, sqlitestore.SchemaVersion(), countRows(t, stores[0].DB(), "webhooks_schema_migrations"), "each migration applied once")
 	id := createHook(t, stores[3], "h")
 	_, err := stores[5].GetWebhook(ctx, id)
 	require.NoError(t, err)
+}
+
+// TestMigrationUpgradeFromV1 opens a database at schema version 1 (as an
+// older release left it, with data) and checks that Open adds the indexes
+// of 0002 and that the store works on the old rows.
+func TestMigrationUpgradeFromV1(t *testing.T) {
+	require.GreaterOrEqual(t, sqlitestore.SchemaVersion(), 2)
+	path := tempPath(t)
+	s := openStore(t, path)
+	h := createHook(t, s, "h")
+	res, err := s.Enqueue(ctx, []webhooks.EnqueueEvent{event("e1", base, h), event("e2", base.Add(time.Second), h)})
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		`DROP INDEX webhooks_deliveries_webhook_due`,
+		`DROP INDEX webhooks_deliveries_webhook_status`,
+		`DELETE FROM webhooks_schema_migrations WHERE version >= 2`,
+	} {
+		_, err := s.DB().ExecContext(ctx, stmt)
+		require.NoError(t, err, stmt)
+	}
+	require.NoError(t, s.Close())
+
+	s = openStore(t, path)
+	var v int
+	require.NoError(t, s.DB().QueryRowContext(ctx, "SELECT max(version) FROM webhooks_schema_migrations").Scan(&v))
+	require.Equal(t, sqlitestore.SchemaVersion(), v)
+	var n int
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index'
+	AND name IN ('webhooks_deliveries_webhook_due', 'webhooks_deliveries_webhook_status')`).Scan(&n))
+	require.Equal(t, 2, n, "0002 indexes created")
+	cl, err := s.Claim(ctx, webhooks.ClaimParams{Now: base.Add(time.Minute), Limit: 10, Lease: time.Minute, MaxPerWebhook: 1})
+	require.NoError(t, err)
+	require.Len(t, cl, 1)
+	require.Equal(t, res[0].Deliveries[0].ID, cl[0].Delivery.ID, "old rows are in the new index")
 }
 
 func TestDataSurvivesReopen(t *testing.T) {

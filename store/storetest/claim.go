@@ -23,7 +23,134 @@ func claimCases() []testCase {
 		single("FencingRejectsStaleToken", testFencing),
 		single("CompleteTwiceWithSameTokenIsStale", testCompleteTwice),
 		single("ReleaseGivesClaimsBack", testRelease),
+		single("ClaimMaxPerWebhookCapsEachWebhook", testClaimMaxPerWebhook),
+		single("ClaimMaxPerWebhookReachesPastBacklogs", testClaimMaxPerWebhookPastBacklogs),
+		single("ClaimMaxPerWebhookZeroMeansNoCap", testClaimMaxPerWebhookZero),
+		single("ClaimRejectsNonPositiveLease", testClaimBadLease),
+		single("ClaimZeroNowMeansCurrentTime", testClaimZeroNow),
 	}
+}
+
+// enqueueBacklog enqueues n events for webhook h, due one millisecond apart
+// from start, in one call, and returns the delivery IDs oldest first.
+func enqueueBacklog(t *testing.T, s webhooks.Store, prefix string, h int64, n int, start time.Time) []int64 {
+	t.Helper()
+	evs := make([]webhooks.EnqueueEvent, n)
+	for i := range evs {
+		evs[i] = ev(fmt.Sprintf("%s-%03d", prefix, i), nil, start.Add(time.Duration(i)*time.Millisecond), h)
+	}
+	res, err := s.Enqueue(ctx, evs)
+	require.NoError(t, err)
+	ids := make([]int64, n)
+	for i, r := range res {
+		require.Len(t, r.Deliveries, 1)
+		ids[i] = r.Deliveries[0].ID
+	}
+	return ids
+}
+
+func claimCapped(t *testing.T, s webhooks.Store, now time.Time, limit, perWebhook int, exclude ...int64) []*webhooks.ClaimedDelivery {
+	t.Helper()
+	got, err := s.Claim(ctx, webhooks.ClaimParams{Now: now, Limit: limit, Lease: time.Hour,
+		ExcludeWebhooks: exclude, MaxPerWebhook: perWebhook})
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(got), limit, "Claim returned more than Limit")
+	return got
+}
+
+func concat(lists ...[]int64) []int64 {
+	var out []int64
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+func testClaimMaxPerWebhook(t *testing.T, s webhooks.Store) {
+	a := createSimple(t, s, "a", nil)
+	b := createSimple(t, s, "b", nil)
+	as := enqueueBacklog(t, s, "a", a, 50, Base)
+	bs := enqueueBacklog(t, s, "b", b, 5, at(time.Minute)) // behind all of a's
+
+	now := at(time.Hour)
+	cl := claimCapped(t, s, now, 20, 4)
+	require.Equal(t, concat(as[:4], bs[:4]), claimedIDs(cl),
+		"the oldest 4 of a, then the oldest 4 of b behind a's backlog, oldest due first")
+	for _, c := range cl {
+		require.Equal(t, c.Delivery.WebhookID, c.Webhook.ID)
+	}
+
+	// The cap counts this claim only: a's next 4, b's last one.
+	require.Equal(t, concat(as[4:8], bs[4:]), claimedIDs(claimCapped(t, s, now, 20, 4)))
+	// Limit still caps the batch.
+	require.Equal(t, as[8:11], claimedIDs(claimCapped(t, s, now, 3, 4)))
+	// A cap of at least Limit changes nothing.
+	require.Equal(t, as[11:16], claimedIDs(claimCapped(t, s, now, 5, 5)))
+	require.Equal(t, as[16:21], claimedIDs(claimCapped(t, s, now, 5, 100)))
+}
+
+func testClaimMaxPerWebhookPastBacklogs(t *testing.T, s webhooks.Store) {
+	capped := createSimple(t, s, "capped", nil)
+	off := createSimple(t, s, "off", nil)
+	full := createSimple(t, s, "full", nil)
+	leased := createSimple(t, s, "leased", nil)
+	late := createSimple(t, s, "late", nil)
+	cs := enqueueBacklog(t, s, "capped", capped, 40, Base)
+	enqueueBacklog(t, s, "off", off, 40, at(time.Second))
+	enqueueBacklog(t, s, "full", full, 40, at(2*time.Second))
+	ls := enqueueBacklog(t, s, "leased", leased, 40, at(3*time.Second))
+	lates := enqueueBacklog(t, s, "late", late, 3, at(time.Minute))
+	require.NoError(t, s.SetWebhookActive(ctx, off, false, "paused", Base))
+
+	// Lease leased's first 38.
+	held := claimCapped(t, s, at(time.Hour), 38, 0, capped, full, late)
+	require.Equal(t, ls[:38], claimedIDs(held))
+
+	cl := claimCapped(t, s, at(time.Hour), 10, 2, full)
+	require.Equal(t, concat(cs[:2], ls[38:], lates[:2]), claimedIDs(cl),
+		"two each of the active, not excluded webhooks, past the disabled, excluded and leased backlogs")
+}
+
+func testClaimMaxPerWebhookZero(t *testing.T, s webhooks.Store) {
+	a := createSimple(t, s, "a", nil)
+	b := createSimple(t, s, "b", nil)
+	as := enqueueBacklog(t, s, "a", a, 30, Base)
+	bs := enqueueBacklog(t, s, "b", b, 5, at(time.Minute))
+
+	now := at(time.Hour)
+	require.Equal(t, as[:20], claimedIDs(claimCapped(t, s, now, 20, 0)), "0: no cap, oldest due first")
+	require.Equal(t, concat(as[20:], bs[:2]), claimedIDs(claimCapped(t, s, now, 12, -1)), "negative: no cap")
+	require.Equal(t, bs[2:], claimedIDs(claimCapped(t, s, now, 12, 0)))
+}
+
+func testClaimBadLease(t *testing.T, s webhooks.Store) {
+	h := createSimple(t, s, "h", nil)
+	id := enqueueOne(t, s, "evt", Base, h)
+	for _, lease := range []time.Duration{0, -time.Second} {
+		cl, err := s.Claim(ctx, webhooks.ClaimParams{Now: Base, Limit: 10, Lease: lease})
+		require.Error(t, err, "lease %v", lease)
+		require.ErrorIs(t, err, webhooks.ErrInvalid, "lease %v", lease)
+		require.Empty(t, cl)
+	}
+	require.Equal(t, []int64{id}, claimedIDs(claim(t, s, Base, 10, time.Minute)), "nothing was leased")
+}
+
+// testClaimZeroNow uses the real clock: a zero Now is the current time.
+func testClaimZeroNow(t *testing.T, s webhooks.Store) {
+	h := createSimple(t, s, "h", nil)
+	wall := time.Now().UTC()
+	past := enqueueOne(t, s, "past", wall.Add(-time.Minute), h)
+	enqueueOne(t, s, "future", wall.Add(time.Hour), h)
+
+	before := time.Now()
+	cl, err := s.Claim(ctx, webhooks.ClaimParams{Limit: 10, Lease: time.Minute})
+	after := time.Now()
+	require.NoError(t, err)
+	require.Equal(t, []int64{past}, claimedIDs(cl), "due by the current time, the future one not")
+	lease := cl[0].LeaseUntil
+	require.False(t, lease.Before(before.Add(time.Minute-Tolerance)), "LeaseUntil %s from before %s", lease, before)
+	require.False(t, lease.After(after.Add(time.Minute+Tolerance)), "LeaseUntil %s from after %s", lease, after)
+	require.Equal(t, time.UTC, lease.Location())
 }
 
 func testClaimOnlyDue(t *testing.T, s webhooks.Store) {

@@ -25,7 +25,31 @@ func enqueueCases() []testCase {
 		single("EnqueueManyEventsInOneCall", testEnqueueMany),
 		single("EnqueueSkipsUnknownWebhooks", testEnqueueUnknownWebhook),
 		single("EnqueueWithLease", testEnqueueLease),
+		single("EnqueueWebhookListedTwiceGetsOneDelivery", testEnqueueListedTwice),
 	}
+}
+
+func testEnqueueListedTwice(t *testing.T, s webhooks.Store) {
+	a := createSimple(t, s, "a", nil)
+	b := createSimple(t, s, "b", nil)
+	res, err := s.Enqueue(ctx, []webhooks.EnqueueEvent{ev("evt", nil, Base, a, b, a, b, a)})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	require.Len(t, res[0].Deliveries, 2, "one delivery per distinct webhook")
+	require.Equal(t, a, res[0].Deliveries[0].WebhookID, "in the order of first mention")
+	require.Equal(t, b, res[0].Deliveries[1].WebhookID)
+	require.Len(t, listDeliveries(t, s, webhooks.ListDeliveriesParams{Limit: 100}), 2)
+
+	// Also when the deliveries are created leased.
+	e := ev("evt-leased", nil, Base, b, b)
+	e.Lease = time.Minute
+	res, err = s.Enqueue(ctx, []webhooks.EnqueueEvent{e})
+	require.NoError(t, err)
+	require.Len(t, res[0].Deliveries, 1)
+	require.Positive(t, res[0].Deliveries[0].Token)
+	require.Len(t, listDeliveries(t, s, webhooks.ListDeliveriesParams{WebhookID: b, Limit: 100}), 2)
+	require.ElementsMatch(t, []int64{res[0].Deliveries[0].ID},
+		deliveryIDs(listDeliveries(t, s, webhooks.ListDeliveriesParams{WebhookID: b, Limit: 1})), "newest first")
 }
 
 func testMatchScoping(t *testing.T, s webhooks.Store) {

@@ -27,7 +27,44 @@ func webhookCases() []testCase {
 		single("WebhookLimitPerCompany", testWebhookLimit),
 		single("WebhookLimitConcurrentCreates", testWebhookLimitConcurrent),
 		single("ReturnedValuesAreCopies", testReturnedCopies),
+		single("WebhookUpdateZeroUpdatedAtMeansNow", testWebhookUpdateZeroTime),
+		single("WebhookLimitNonPositiveMeansNoLimit", testWebhookNoLimit),
 	}
+}
+
+// testWebhookUpdateZeroTime uses the real clock: a zero UpdatedAt is the
+// store's current time.
+func testWebhookUpdateZeroTime(t *testing.T, s webhooks.Store) {
+	id := createSimple(t, s, "h", company(1))
+	upd := getWebhook(t, s, id)
+	upd.Name = "renamed"
+	upd.UpdatedAt = time.Time{}
+	before := time.Now()
+	require.NoError(t, s.UpdateWebhook(ctx, upd))
+	after := time.Now()
+	got := getWebhook(t, s, id)
+	require.Equal(t, "renamed", got.Name)
+	require.False(t, got.UpdatedAt.Before(before.Add(-Tolerance)), "UpdatedAt %s is before the call (%s)", got.UpdatedAt, before)
+	require.False(t, got.UpdatedAt.After(after.Add(Tolerance)), "UpdatedAt %s is after the call (%s)", got.UpdatedAt, after)
+	require.Equal(t, time.UTC, got.UpdatedAt.Location())
+	requireTime(t, Base, got.CreatedAt, "CreatedAt kept")
+}
+
+func testWebhookNoLimit(t *testing.T, s webhooks.Store) {
+	for _, limit := range []int{0, -1} {
+		for i := range 5 {
+			require.NoError(t, s.CreateWebhook(ctx, newWebhook(fmt.Sprintf("c%d-%d", limit, i), company(1), "*"), limit),
+				"maxPerCompany %d", limit)
+			require.NoError(t, s.CreateWebhook(ctx, newWebhook(fmt.Sprintf("s%d-%d", limit, i), nil, "*"), limit),
+				"maxPerCompany %d, system-wide", limit)
+		}
+	}
+	require.Len(t, listWebhooks(t, s, webhooks.ListWebhooksParams{CompanyID: company(1)}), 10)
+	require.Len(t, listWebhooks(t, s, webhooks.ListWebhooksParams{OnlySystemWide: true}), 10)
+	// A positive limit still counts the webhooks created without one.
+	err := s.CreateWebhook(ctx, newWebhook("over", company(1), "*"), 10)
+	require.ErrorIs(t, err, webhooks.ErrWebhookLimit)
+	require.NoError(t, s.CreateWebhook(ctx, newWebhook("under", company(1), "*"), 11))
 }
 
 func testWebhookCreateIDs(t *testing.T, s webhooks.Store) {
