@@ -129,6 +129,10 @@ type Verifier struct {
 	MaxBodyBytes int64
 	// Now is the clock for schemes that sign a timestamp. Default time.Now.
 	Now func() time.Time
+	// Dedupe, when set, makes Middleware answer 200 to a verified request
+	// whose event ID (EventIDOf) it has seen before, without calling the
+	// handler. Default nil: every verified request reaches the handler.
+	Dedupe Deduper
 }
 
 // NewVerifier returns a Verifier for one secret and scheme (nil: HMACScheme{}).
@@ -154,7 +158,8 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 
 // Middleware reads the raw body once (up to MaxBodyBytes), verifies it, and
 // answers 401 on a bad signature (413 on an oversize body) without calling
-// next. next sees the same body bytes in r.Body.
+// next. With Dedupe set, a repeat of an event ID is answered 200 without
+// calling next. next sees the same body bytes in r.Body.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	limit := v.MaxBodyBytes
 	if limit <= 0 {
@@ -173,6 +178,20 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 		if err := v.Verify(r.Header, body); err != nil {
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
+		}
+		if v.Dedupe != nil {
+			if id := EventIDOf(r.Header, body); id != "" {
+				first, err := v.Dedupe.FirstSeen(r.Context(), id)
+				if err != nil {
+					// Unsure: let the sender retry later rather than drop or repeat.
+					http.Error(w, "deduplication unavailable", http.StatusServiceUnavailable)
+					return
+				}
+				if !first {
+					w.WriteHeader(http.StatusOK) // already processed: stop the retries
+					return
+				}
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)

@@ -130,3 +130,34 @@ sys.exit(0 if verify_signature(payload, sys.argv[2], sys.argv[3]) else 1)
 		require.NoError(t, err, string(out))
 	})
 }
+
+func TestMiddlewareDropsDuplicates(t *testing.T) {
+	const secret = "whsec_dedupe-secret-12345"
+	calls := 0
+	v := webhooks.NewVerifier(secret, nil)
+	v.Dedupe = webhooks.NewMemoryDeduper(time.Hour)
+	srv := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ })))
+	defer srv.Close()
+	send := func(body string) int {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader([]byte(body)))
+		req.Header.Set("X-Webhook-Signature", webhooks.SignHMACSHA256(secret, []byte(body)))
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, 200, send(`{"eventId":"e-1"}`))
+	require.Equal(t, 200, send(`{"eventId":"e-1"}`))
+	require.Equal(t, 200, send(`{"eventId":"e-2"}`))
+	require.Equal(t, 2, calls, "the repeat of e-1 is acknowledged but not handled")
+}
+
+func TestMemoryDeduperForgetsAfterTTL(t *testing.T) {
+	d := webhooks.NewMemoryDeduper(time.Millisecond)
+	first, err := d.FirstSeen(t.Context(), "x")
+	require.NoError(t, err)
+	require.True(t, first)
+	first, _ = d.FirstSeen(t.Context(), "x")
+	require.False(t, first)
+	require.Eventually(t, func() bool { f, _ := d.FirstSeen(t.Context(), "x"); return f }, time.Second, time.Millisecond)
+}
