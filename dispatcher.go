@@ -57,6 +57,11 @@ type Config struct {
 	// JanitorInterval is how often history past Retention is purged. Default 1 hour.
 	JanitorInterval time.Duration
 
+	// Keyring, when set, encrypts webhook secrets at rest (AES-256-GCM bound
+	// to the client and webhook IDs): stores then hold only ciphertext.
+	// Default nil: stores hold secrets as given.
+	Keyring *Keyring
+
 	// Sender makes the HTTP requests. Default sender.New(nil).
 	Sender *sender.Sender
 	// Logger receives state changes (webhook disabled, store errors); never

@@ -26,14 +26,47 @@ func (d *Dispatcher) CreateWebhook(ctx context.Context, clientID string, in Webh
 	}
 	w.CreatedAt = d.now()
 	w.UpdatedAt = w.CreatedAt
+	plain := w.Secret
+	if d.cfg.Keyring != nil {
+		w.Secret = "" // sealing binds the webhook ID, known only once stored
+	}
 	if err := st.CreateWebhook(ctx, &w, d.cfg.Limits.MaxWebhooksPerCompany); err != nil {
 		if errors.Is(err, ErrWebhookLimit) {
 			return nil, fmt.Errorf("%w: at most %d webhooks per company", ErrWebhookLimit, d.cfg.Limits.MaxWebhooksPerCompany)
 		}
 		return nil, err
 	}
+	if d.cfg.Keyring != nil {
+		if err := d.storeSecrets(ctx, st, clientID, w.ID, secretSet{Current: plain}); err != nil {
+			_ = st.DeleteWebhook(context.WithoutCancel(ctx), w.ID)
+			return nil, err
+		}
+	}
 	w.ClientID = clientID
+	w.Secret = plain
 	return &w, nil
+}
+
+// storeSecrets seals a secret set for the webhook and stores it.
+func (d *Dispatcher) storeSecrets(ctx context.Context, st Store, clientID string, id int64, set secretSet) error {
+	material, err := d.cfg.Keyring.seal(set, clientID, id)
+	if err != nil {
+		return fmt.Errorf("webhooks: sealing secret: %w", err)
+	}
+	return st.SetWebhookSecret(ctx, id, material, d.now())
+}
+
+// reveal replaces stored secret material with the current plain secret.
+// Unreadable material (a missing key) leaves Secret empty and is logged:
+// reads keep working, deliveries record the error.
+func (d *Dispatcher) reveal(clientID string, w *Webhook) *Webhook {
+	w.ClientID = clientID
+	set, err := d.cfg.Keyring.open(w.Secret, clientID, w.ID)
+	if err != nil {
+		d.log.Error("webhooks: reading webhook secret", "client", clientID, "webhook", w.ID, "err", err)
+	}
+	w.Secret = set.Current
+	return w
 }
 
 // GetWebhook returns a webhook (with its secret; never show it to users).
@@ -46,8 +79,7 @@ func (d *Dispatcher) GetWebhook(ctx context.Context, clientID string, id int64) 
 	if err != nil {
 		return nil, err
 	}
-	w.ClientID = clientID
-	return w, nil
+	return d.reveal(clientID, w), nil
 }
 
 // ListWebhooks lists a client's webhooks, filtered by p.
@@ -58,7 +90,7 @@ func (d *Dispatcher) ListWebhooks(ctx context.Context, clientID string, p ListWe
 	}
 	ws, err := st.ListWebhooks(ctx, p)
 	for _, w := range ws {
-		w.ClientID = clientID
+		d.reveal(clientID, w)
 	}
 	return ws, err
 }
@@ -124,14 +156,35 @@ func (d *Dispatcher) setActive(ctx context.Context, clientID string, id int64, a
 	return d.GetWebhook(ctx, clientID, id)
 }
 
+// DefaultSecretGrace is how long a replaced secret keeps signing by
+// default; MaxSecretGrace is the longest allowed.
+const (
+	DefaultSecretGrace = 24 * time.Hour
+	MaxSecretGrace     = 7 * 24 * time.Hour
+)
+
 // RegenerateSecret replaces a webhook's secret with a new generated one and
-// returns the webhook carrying it: show it now, it is not shown again.
-func (d *Dispatcher) RegenerateSecret(ctx context.Context, clientID string, id int64) (*Webhook, error) {
+// returns the webhook carrying it: show it now, it is not shown again. The
+// old secret keeps signing for grace (0: stops at once; at most
+// MaxSecretGrace), alongside the new one where the scheme carries several
+// signatures (StandardScheme); HMACScheme signs with the new one only.
+func (d *Dispatcher) RegenerateSecret(ctx context.Context, clientID string, id int64, grace time.Duration) (*Webhook, error) {
+	if grace < 0 || grace > MaxSecretGrace {
+		return nil, fmt.Errorf("%w: grace period %s must be between 0 and %s", ErrInvalid, grace, MaxSecretGrace)
+	}
 	st, err := d.store(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.SetWebhookSecret(ctx, id, NewSecret(), d.now()); err != nil {
+	w, err := st.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	set := secretSet{Current: NewSecret()}
+	if old, err := d.cfg.Keyring.open(w.Secret, clientID, id); err == nil && grace > 0 && old.Current != "" {
+		set.Previous, set.PreviousUntil = old.Current, d.now().Add(grace).Unix()
+	}
+	if err := d.storeSecrets(ctx, st, clientID, id, set); err != nil {
 		return nil, err
 	}
 	return d.GetWebhook(ctx, clientID, id)
@@ -221,7 +274,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, clientID string, webhookID in
 		Delivery: Delivery{ID: ref.ID, EventID: ping.ID, EventType: PingEventType, WebhookID: w.ID, CompanyID: w.CompanyID, Status: StatusPending},
 		Token:    ref.Token, LeaseUntil: now.Add(lease), Webhook: w, Payload: payload,
 	}
-	attempt, status := d.attempt(ctx, cd, now)
+	attempt, status := d.attempt(ctx, clientID, cd, now)
 	next, at, disable := d.cfg.Retry.outcome(status, attempt.ResponseHeaders, 1, 0, d.now())
 	if _, err := st.Complete(ctx, []Completion{{
 		DeliveryID: ref.ID, Token: ref.Token, Attempt: attempt, Status: next, NextAttemptAt: at,

@@ -279,7 +279,7 @@ func (d *Dispatcher) send(ctx context.Context, j *job) result {
 		short.Timeout = left
 		cd = &ClaimedDelivery{Delivery: cd.Delivery, Token: cd.Token, LeaseUntil: cd.LeaseUntil, Webhook: &short, Payload: cd.Payload}
 	}
-	attempt, status := d.attempt(ctx, cd, now)
+	attempt, status := d.attempt(ctx, j.client, cd, now)
 	if ctx.Err() != nil && status == 0 {
 		return result{job: j, skip: true} // stopped mid-request: not the endpoint's fault
 	}
@@ -296,9 +296,14 @@ func (d *Dispatcher) send(ctx context.Context, j *job) result {
 
 // attempt builds, signs and sends the request. It returns the recorded
 // attempt and the HTTP status (0 when no response arrived).
-func (d *Dispatcher) attempt(ctx context.Context, cd *ClaimedDelivery, now time.Time) (Attempt, int) {
+func (d *Dispatcher) attempt(ctx context.Context, client string, cd *ClaimedDelivery, now time.Time) (Attempt, int) {
 	w := cd.Webhook
 	a := Attempt{StartedAt: now}
+	secrets, err := d.cfg.Keyring.open(w.Secret, client, w.ID)
+	if err != nil {
+		a.Error = err.Error()
+		return a, 0
+	}
 	ev, err := UnmarshalEvent(cd.Payload)
 	if err != nil {
 		a.Error = err.Error()
@@ -312,7 +317,7 @@ func (d *Dispatcher) attempt(ctx context.Context, cd *ClaimedDelivery, now time.
 	signed := http.Header{}
 	d.cfg.Scheme.Sign(signed, &Message{
 		DeliveryID: cd.Delivery.ID, EventID: ev.ID, EventType: ev.Type, Timestamp: now, Body: body,
-	}, []string{w.Secret})
+	}, secrets.signing(now))
 	custom := http.Header{}
 	for k, v := range w.CustomHeaders {
 		custom.Set(k, v)

@@ -53,7 +53,11 @@ type Webhook struct {
 	AutoDisableAfterFailures int
 	// IsActive: only active webhooks receive events. Default true.
 	IsActive bool
-	// Secret signs requests. Stores keep it; the admin API shows it once.
+	// Secret signs requests. Dispatcher methods return the current secret
+	// in plain text (show it to users only at creation and regeneration).
+	// Stores keep the secret material the dispatcher gives them verbatim and
+	// opaque: sealed when Config.Keyring is set, and holding the previous
+	// secret during a rotation.
 	Secret string
 	// ConsecutiveFailures counts failed attempts since the last success or enable.
 	ConsecutiveFailures int
@@ -446,8 +450,12 @@ func NewSecret() string {
 }
 
 // ValidateSecret checks a user-supplied secret: 16 to 256 printable ASCII
-// characters without spaces.
+// characters without spaces, not starting with "wks1:" or "wke1:" (the
+// library's stored-material prefixes).
 func ValidateSecret(s string) error {
+	if strings.HasPrefix(s, plainSetPrefix) || strings.HasPrefix(s, sealedSetPrefix) {
+		return errors.New("webhooks: secret must not start with wks1: or wke1:")
+	}
 	if len(s) < 16 {
 		return errors.New("webhooks: secret must be at least 16 characters")
 	}

@@ -160,7 +160,7 @@ func TestUpdateAppliesOnlySentFields(t *testing.T) {
 	require.ErrorIs(t, err, webhooks.ErrNotFound)
 
 	old := again.Secret
-	re, err := d.RegenerateSecret(ctx, "", w.ID)
+	re, err := d.RegenerateSecret(ctx, "", w.ID, webhooks.DefaultSecretGrace)
 	require.NoError(t, err)
 	require.NotEqual(t, old, re.Secret)
 }

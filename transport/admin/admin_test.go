@@ -546,3 +546,17 @@ func TestTimeoutOutOfRange(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, r.status)
 	require.Equal(t, map[string]string{"timeoutMs": "must be an integer, not number 9223372036854775808"}, r.errFields())
 }
+
+func TestRegenerateGracePeriod(t *testing.T) {
+	e := newEnv(t)
+	id := e.do(t, acmeAdmin, "POST", "", hook("https://example.com/h", 1)).id()
+	r := e.do(t, acme1, "POST", fmt.Sprintf("/%d/regenerate-secret", id), map[string]any{"gracePeriodSeconds": 0})
+	require.Equal(t, http.StatusOK, r.status)
+	for _, bad := range []any{map[string]any{"gracePeriodSeconds": -1}, map[string]any{"gracePeriodSeconds": 604801}} {
+		r = e.do(t, acme1, "POST", fmt.Sprintf("/%d/regenerate-secret", id), bad)
+		require.Equal(t, http.StatusUnprocessableEntity, r.status)
+		require.Contains(t, r.errFields(), "gracePeriodSeconds")
+	}
+	r = e.do(t, acme1, "POST", fmt.Sprintf("/%d/regenerate-secret", id), map[string]any{"grace": 5})
+	require.Equal(t, http.StatusBadRequest, r.status)
+}

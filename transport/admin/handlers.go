@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	webhooks "github.com/webhookkit/webhooks"
 )
@@ -266,7 +267,26 @@ func (c *call) regenerateSecret() error {
 	if !ok {
 		return nil
 	}
-	updated, err := c.h.d.RegenerateSecret(c.r.Context(), c.client(), w.ID)
+	// The body is optional: {"gracePeriodSeconds": n}, how long the old
+	// secret keeps signing (default 24 h, 0 = stop at once, at most 7 days).
+	grace := webhooks.DefaultSecretGrace
+	if c.r.ContentLength != 0 {
+		var b struct {
+			GracePeriodSeconds *int64 `json:"gracePeriodSeconds"`
+		}
+		if err := c.decodeBody(&b, map[string]bool{"gracePeriodSeconds": true}); err != nil {
+			return err
+		}
+		if b.GracePeriodSeconds != nil {
+			max := int64(webhooks.MaxSecretGrace / time.Second)
+			if *b.GracePeriodSeconds < 0 || *b.GracePeriodSeconds > max {
+				return errValidation(webhooks.FieldError{Field: "gracePeriodSeconds",
+					Message: "must be between 0 and " + strconv.FormatInt(max, 10)})
+			}
+			grace = time.Duration(*b.GracePeriodSeconds) * time.Second
+		}
+	}
+	updated, err := c.h.d.RegenerateSecret(c.r.Context(), c.client(), w.ID, grace)
 	if err != nil {
 		return err
 	}
