@@ -169,9 +169,13 @@ func New(cfg Config) (*Dispatcher, error) {
 	// The default timeout must fit the limits and the lease, or webhooks
 	// created with defaults could never be sent.
 	d.defaultTimeout = min(max(DefaultTimeout, cfg.Limits.MinTimeout), cfg.Limits.MaxTimeout)
+	// Custom headers can never shadow any scheme's headers: a webhook may
+	// switch schemes later.
 	reserved := make(map[string]bool)
-	for _, h := range cfg.Scheme.Headers() {
-		reserved[http.CanonicalHeaderKey(h)] = true
+	for _, sc := range []Scheme{cfg.Scheme, d.schemeFor(SchemeHMACSHA256Hex), d.schemeFor(SchemeStandardWebhooks)} {
+		for _, h := range sc.Headers() {
+			reserved[http.CanonicalHeaderKey(h)] = true
+		}
 	}
 	d.rules = webhookRules{reg: cfg.Registry, limits: cfg.Limits, reserved: reserved, defaultTimeout: d.defaultTimeout}
 	return d, nil
@@ -180,6 +184,25 @@ func New(cfg Config) (*Dispatcher, error) {
 func setDefault[T int | float64 | time.Duration](v *T, def T) {
 	if *v <= 0 {
 		*v = def
+	}
+}
+
+// schemeFor returns the scheme a webhook signs with: a built-in by name,
+// the configured HMACScheme keeping its prefix, or Config.Scheme for "".
+func (d *Dispatcher) schemeFor(name string) Scheme {
+	switch name {
+	case SchemeStandardWebhooks:
+		if s, ok := d.cfg.Scheme.(StandardScheme); ok {
+			return s
+		}
+		return StandardScheme{}
+	case SchemeHMACSHA256Hex:
+		if s, ok := d.cfg.Scheme.(HMACScheme); ok {
+			return s
+		}
+		return HMACScheme{}
+	default:
+		return d.cfg.Scheme
 	}
 }
 

@@ -27,8 +27,11 @@ func (d *Dispatcher) CreateWebhook(ctx context.Context, clientID string, in Webh
 	w.CreatedAt = d.now()
 	w.UpdatedAt = w.CreatedAt
 	plain := w.Secret
+	set := secretSet{Current: plain, Scheme: w.SignatureScheme}
 	if d.cfg.Keyring != nil {
 		w.Secret = "" // sealing binds the webhook ID, known only once stored
+	} else if w.Secret, err = d.cfg.Keyring.seal(set, clientID, 0); err != nil {
+		return nil, err
 	}
 	if err := st.CreateWebhook(ctx, &w, d.cfg.Limits.MaxWebhooksPerCompany); err != nil {
 		if errors.Is(err, ErrWebhookLimit) {
@@ -37,7 +40,7 @@ func (d *Dispatcher) CreateWebhook(ctx context.Context, clientID string, in Webh
 		return nil, err
 	}
 	if d.cfg.Keyring != nil {
-		if err := d.storeSecrets(ctx, st, clientID, w.ID, secretSet{Current: plain}); err != nil {
+		if err := d.storeSecrets(ctx, st, clientID, w.ID, set); err != nil {
 			_ = st.DeleteWebhook(context.WithoutCancel(ctx), w.ID)
 			return nil, err
 		}
@@ -66,6 +69,7 @@ func (d *Dispatcher) reveal(clientID string, w *Webhook) *Webhook {
 		d.log.Error("webhooks: reading webhook secret", "client", clientID, "webhook", w.ID, "err", err)
 	}
 	w.Secret = set.Current
+	w.SignatureScheme = set.Scheme
 	return w
 }
 
@@ -107,12 +111,24 @@ func (d *Dispatcher) UpdateWebhook(ctx context.Context, clientID string, id int6
 		return nil, err
 	}
 	in.CompanyID, in.Secret = nil, nil
+	material := w.Secret
+	set, openErr := d.cfg.Keyring.open(material, clientID, id)
+	w.SignatureScheme = set.Scheme
 	if err := d.rules.apply(w, &in, false); err != nil {
 		return nil, err
 	}
 	w.UpdatedAt = d.now()
 	if err := st.UpdateWebhook(ctx, w); err != nil {
 		return nil, err
+	}
+	if w.SignatureScheme != set.Scheme {
+		if openErr != nil {
+			return nil, openErr
+		}
+		set.Scheme = w.SignatureScheme
+		if err := d.storeSecrets(ctx, st, clientID, id, set); err != nil {
+			return nil, err
+		}
 	}
 	return d.GetWebhook(ctx, clientID, id)
 }
@@ -181,8 +197,11 @@ func (d *Dispatcher) RegenerateSecret(ctx context.Context, clientID string, id i
 		return nil, err
 	}
 	set := secretSet{Current: NewSecret()}
-	if old, err := d.cfg.Keyring.open(w.Secret, clientID, id); err == nil && grace > 0 && old.Current != "" {
-		set.Previous, set.PreviousUntil = old.Current, d.now().Add(grace).Unix()
+	if old, err := d.cfg.Keyring.open(w.Secret, clientID, id); err == nil {
+		set.Scheme = old.Scheme
+		if grace > 0 && old.Current != "" {
+			set.Previous, set.PreviousUntil = old.Current, d.now().Add(grace).Unix()
+		}
 	}
 	if err := d.storeSecrets(ctx, st, clientID, id, set); err != nil {
 		return nil, err

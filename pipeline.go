@@ -315,7 +315,7 @@ func (d *Dispatcher) attempt(ctx context.Context, client string, cd *ClaimedDeli
 		return a, 0
 	}
 	signed := http.Header{}
-	d.cfg.Scheme.Sign(signed, &Message{
+	d.schemeFor(secrets.Scheme).Sign(signed, &Message{
 		DeliveryID: cd.Delivery.ID, EventID: ev.ID, EventType: ev.Type, Timestamp: now, Body: body,
 	}, secrets.signing(now))
 	custom := http.Header{}

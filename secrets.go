@@ -14,8 +14,9 @@ import (
 )
 
 // Secrets at rest. A store keeps a webhook's secret material as one opaque
-// string: the current secret and, during a rotation, the previous one with
-// its expiry. Without a Keyring the material is readable (a plain secret,
+// string: the current secret, during a rotation the previous one with its
+// expiry, and the webhook's signature scheme (kept with the secrets it
+// signs with, so every store supports it without a schema change). Without a Keyring the material is readable (a plain secret,
 // or "wks1:" + base64 JSON during a rotation); with one it is sealed with
 // AES-256-GCM ("wke1:<key id>:" + base64 nonce and ciphertext), bound to
 // the client and webhook IDs, so a ciphertext copied onto another webhook
@@ -72,6 +73,8 @@ type secretSet struct {
 	Previous string `json:"p,omitempty"`
 	// PreviousUntil is when Previous stops signing, Unix seconds.
 	PreviousUntil int64 `json:"pu,omitempty"`
+	// Scheme is the webhook's signature scheme name; "" is the default.
+	Scheme string `json:"s,omitempty"`
 }
 
 // signing returns the secrets that sign at now: the current one, then the
@@ -90,7 +93,7 @@ func secretAAD(client string, webhookID int64) []byte {
 // seal encodes a secret set as stored material.
 func (k *Keyring) seal(set secretSet, client string, webhookID int64) (string, error) {
 	if k == nil {
-		if set.Previous == "" {
+		if set.Previous == "" && set.Scheme == "" {
 			return set.Current, nil
 		}
 		b, err := json.Marshal(set)

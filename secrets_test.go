@@ -123,3 +123,36 @@ func TestSecretRotationGracePeriod(t *testing.T) {
 		require.ErrorIs(t, err, webhooks.ErrInvalid)
 	}
 }
+
+// Each webhook may pick its scheme; it travels with the secret material, so
+// every store keeps it.
+func TestPerWebhookSignatureScheme(t *testing.T) {
+	for _, ring := range []*webhooks.Keyring{nil, testKeyring(t, "k1")} {
+		rc := newReceiver(t, nil)
+		d := newTestDispatcher(t, webhooks.Config{Scheme: webhooks.HMACScheme{Prefix: "X-TGM-"}, Keyring: ring})
+		w := hook(t, d, "", rc.URL, webhooks.WebhookInput{SignatureScheme: webhooks.Ptr(webhooks.SchemeStandardWebhooks)})
+		require.Equal(t, webhooks.SchemeStandardWebhooks, w.SignatureScheme)
+		got, err := d.GetWebhook(t.Context(), "", w.ID)
+		require.NoError(t, err)
+		require.Equal(t, webhooks.SchemeStandardWebhooks, got.SignatureScheme)
+		require.Equal(t, w.Secret, got.Secret)
+		start(t, d)
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+		waitFor(t, "delivery", func() bool { return rc.count() == 1 })
+		require.NoError(t, webhooks.NewVerifier(w.Secret, webhooks.StandardScheme{}).Verify(rc.get(0).header, rc.get(0).body))
+		require.Empty(t, rc.get(0).header.Get("X-TGM-Signature"))
+
+		up, err := d.UpdateWebhook(t.Context(), "", w.ID, webhooks.WebhookInput{SignatureScheme: webhooks.Ptr(webhooks.SchemeHMACSHA256Hex)})
+		require.NoError(t, err)
+		require.Equal(t, webhooks.SchemeHMACSHA256Hex, up.SignatureScheme)
+		require.Equal(t, w.Secret, up.Secret, "the secret survives a scheme change")
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+		waitFor(t, "delivery", func() bool { return rc.count() == 2 })
+		require.NoError(t, webhooks.NewVerifier(w.Secret, webhooks.HMACScheme{Prefix: "X-TGM-"}).Verify(rc.get(1).header, rc.get(1).body))
+
+		_, err = d.UpdateWebhook(t.Context(), "", w.ID, webhooks.WebhookInput{SignatureScheme: webhooks.Ptr("md5")})
+		require.Contains(t, fieldsOf(t, err), "signatureScheme")
+		_, err = d.UpdateWebhook(t.Context(), "", w.ID, webhooks.WebhookInput{CustomHeaders: map[string]string{"Webhook-Id": "x"}})
+		require.Contains(t, fieldsOf(t, err), "customHeaders.Webhook-Id", "no scheme's headers can be shadowed")
+	}
+}

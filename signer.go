@@ -43,6 +43,14 @@ type Scheme interface {
 	Headers() []string
 }
 
+// Names of the built-in schemes, for Webhook.SignatureScheme.
+const (
+	// SchemeHMACSHA256Hex is HMACScheme, the seeds' scheme.
+	SchemeHMACSHA256Hex = "hmac-sha256-hex"
+	// SchemeStandardWebhooks is StandardScheme (Standard Webhooks v1).
+	SchemeStandardWebhooks = "standard-webhooks"
+)
+
 // DefaultHeaderPrefix starts the names of HMACScheme's headers.
 const DefaultHeaderPrefix = "X-Webhook-"
 

@@ -51,6 +51,9 @@ type Webhook struct {
 	// AutoDisableAfterFailures disables the webhook after that many
 	// consecutive failed attempts; 0 = never. Default 10.
 	AutoDisableAfterFailures int
+	// SignatureScheme is SchemeHMACSHA256Hex or SchemeStandardWebhooks; ""
+	// uses Config.Scheme. Default "". Kept in the secret material.
+	SignatureScheme string
 	// IsActive: only active webhooks receive events. Default true.
 	IsActive bool
 	// Secret signs requests. Dispatcher methods return the current secret
@@ -170,6 +173,9 @@ type WebhookInput struct {
 	VerifySSL *bool
 	// AutoDisableAfterFailures: consecutive failures before disabling; 0 = never.
 	AutoDisableAfterFailures *int
+	// SignatureScheme: SchemeHMACSHA256Hex, SchemeStandardWebhooks, or "" for
+	// the dispatcher's default.
+	SignatureScheme *string
 	// Secret supplied by the user, at least 16 characters. Nil on create: a
 	// generated "whsec_" secret. Updates ignore it (see RegenerateSecret).
 	Secret *string
@@ -349,6 +355,14 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 	}
 	if in.VerifySSL != nil {
 		next.VerifySSL = *in.VerifySSL
+	}
+	if in.SignatureScheme != nil {
+		switch *in.SignatureScheme {
+		case "", SchemeHMACSHA256Hex, SchemeStandardWebhooks:
+		default:
+			ve.add("signatureScheme", "must be %q or %q", SchemeHMACSHA256Hex, SchemeStandardWebhooks)
+		}
+		next.SignatureScheme = *in.SignatureScheme
 	}
 	if in.AutoDisableAfterFailures != nil {
 		if n := *in.AutoDisableAfterFailures; n < 0 || n > 10000 {

@@ -560,3 +560,19 @@ func TestRegenerateGracePeriod(t *testing.T) {
 	r = e.do(t, acme1, "POST", fmt.Sprintf("/%d/regenerate-secret", id), map[string]any{"grace": 5})
 	require.Equal(t, http.StatusBadRequest, r.status)
 }
+
+func TestSignatureSchemeField(t *testing.T) {
+	e := newEnv(t)
+	b := hook("https://example.com/h", 1)
+	b["signatureScheme"] = "standard-webhooks"
+	r := e.do(t, acmeAdmin, "POST", "", b)
+	require.Equal(t, http.StatusCreated, r.status)
+	require.Equal(t, "standard-webhooks", r.data()["signatureScheme"])
+	id := r.id()
+	r = e.do(t, acmeAdmin, "PUT", fmt.Sprintf("/%d", id), map[string]any{"signatureScheme": "hmac-sha256-hex"})
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, "hmac-sha256-hex", r.data()["signatureScheme"])
+	r = e.do(t, acmeAdmin, "PUT", fmt.Sprintf("/%d", id), map[string]any{"signatureScheme": "md5"})
+	require.Equal(t, http.StatusUnprocessableEntity, r.status)
+	require.Contains(t, r.errFields(), "signatureScheme")
+}

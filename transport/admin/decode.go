@@ -64,6 +64,7 @@ type webhookBody struct {
 	MaxRetries               opt[int]               `json:"maxRetries"`
 	VerifySSL                opt[bool]              `json:"verifySsl"`
 	AutoDisableAfterFailures opt[int]               `json:"autoDisableAfterFailures"`
+	SignatureScheme          opt[string]            `json:"signatureScheme"`
 	Secret                   opt[string]            `json:"secret"`
 }
 
@@ -93,6 +94,7 @@ func (b *webhookBody) input() webhooks.WebhookInput {
 		MaxRetries:               b.MaxRetries.ptr(),
 		VerifySSL:                b.VerifySSL.ptr(),
 		AutoDisableAfterFailures: b.AutoDisableAfterFailures.ptr(),
+		SignatureScheme:          b.SignatureScheme.ptr(),
 	}
 	if b.Events.set && !b.Events.null {
 		in.Events = b.Events.v

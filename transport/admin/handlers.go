@@ -184,6 +184,7 @@ func (c *call) update() error {
 		{"contentType", b.ContentType.null}, {"timeoutMs", b.TimeoutMs.null},
 		{"maxRetries", b.MaxRetries.null}, {"verifySsl", b.VerifySSL.null},
 		{"autoDisableAfterFailures", b.AutoDisableAfterFailures.null},
+		{"signatureScheme", b.SignatureScheme.null},
 	} {
 		if f.null {
 			bad = append(bad, webhooks.FieldError{Field: f.name, Message: "must not be null"})

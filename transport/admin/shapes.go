@@ -37,6 +37,7 @@ type webhookJSON struct {
 	MaxRetries               int               `json:"maxRetries"`
 	VerifySSL                bool              `json:"verifySsl"`
 	AutoDisableAfterFailures int               `json:"autoDisableAfterFailures"`
+	SignatureScheme          string            `json:"signatureScheme"`
 	IsActive                 bool              `json:"isActive"`
 	HasSecret                bool              `json:"hasSecret"`
 	SecretPreview            *string           `json:"secretPreview"`
@@ -68,6 +69,7 @@ func toWebhook(w *webhooks.Webhook) webhookJSON {
 		MaxRetries:               w.MaxRetries,
 		VerifySSL:                w.VerifySSL,
 		AutoDisableAfterFailures: w.AutoDisableAfterFailures,
+		SignatureScheme:          schemeName(w.SignatureScheme),
 		IsActive:                 w.IsActive,
 		HasSecret:                w.Secret != "",
 		ConsecutiveFailures:      w.ConsecutiveFailures,
@@ -248,4 +250,13 @@ type pageMeta struct {
 // totalMeta is the meta of GET /event-types.
 type totalMeta struct {
 	Total int `json:"total"`
+}
+
+// schemeName shows the default scheme by its name: the seeds' HMAC scheme,
+// unless the host configured another default (then "default").
+func schemeName(s string) string {
+	if s == "" {
+		return "default"
+	}
+	return s
 }
