@@ -62,7 +62,10 @@ type Config struct {
 	// Default nil: stores hold secrets as given.
 	Keyring *Keyring
 
-	// Sender makes the HTTP requests. Default sender.New(nil).
+	// Sender makes the HTTP requests. Default sender.New(nil): the SSRF
+	// guard on, so endpoints on loopback and private networks are refused;
+	// pass sender.New(&sender.Options{AllowPrivateNetworks: true}) for local
+	// development, or AllowCIDRs for specific internal ranges.
 	Sender *sender.Sender
 	// Logger receives state changes (webhook disabled, store errors); never
 	// secrets or payloads. Default slog.Default().
@@ -177,7 +180,8 @@ func New(cfg Config) (*Dispatcher, error) {
 			reserved[http.CanonicalHeaderKey(h)] = true
 		}
 	}
-	d.rules = webhookRules{reg: cfg.Registry, limits: cfg.Limits, reserved: reserved, defaultTimeout: d.defaultTimeout}
+	d.rules = webhookRules{reg: cfg.Registry, limits: cfg.Limits, reserved: reserved, defaultTimeout: d.defaultTimeout,
+		checkHost: d.sender.CheckURLHost}
 	return d, nil
 }
 

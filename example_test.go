@@ -11,6 +11,7 @@ import (
 
 	"github.com/webhookkit/webhooks"
 	"github.com/webhookkit/webhooks/store/memstore"
+	"github.com/webhookkit/webhooks/transport/sender"
 )
 
 // A host registers its event types, creates a webhook and emits; the
@@ -24,6 +25,8 @@ func Example() {
 		Registry: registry,
 		Store:    memstore.New(),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The receiver below is on loopback, which the SSRF guard refuses by default.
+		Sender: sender.New(&sender.Options{AllowPrivateNetworks: true}),
 	})
 	if err != nil {
 		panic(err)

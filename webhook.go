@@ -227,6 +227,9 @@ type webhookRules struct {
 	limits         Limits
 	reserved       map[string]bool
 	defaultTimeout time.Duration
+	// checkHost refuses URLs whose host is an IP literal the SSRF guard
+	// would block (names are checked at dial time, after resolution).
+	checkHost func(rawURL string) error
 }
 
 // apply validates in and writes it over w. On create, nil fields take
@@ -287,6 +290,10 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 	if in.URL != nil {
 		if err := validateURL(*in.URL); err != nil {
 			ve.add("url", "%s", err.Error())
+		} else if r.checkHost != nil {
+			if err := r.checkHost(*in.URL); err != nil {
+				ve.add("url", "%s", strings.TrimPrefix(err.Error(), "sender: "))
+			}
 		}
 		next.URL = *in.URL
 	}

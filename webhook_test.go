@@ -12,6 +12,7 @@ import (
 
 	"github.com/webhookkit/webhooks"
 	"github.com/webhookkit/webhooks/store/memstore"
+	"github.com/webhookkit/webhooks/transport/sender"
 )
 
 func newTestDispatcher(t *testing.T, cfg webhooks.Config) *webhooks.Dispatcher {
@@ -21,6 +22,9 @@ func newTestDispatcher(t *testing.T, cfg webhooks.Config) *webhooks.Dispatcher {
 	}
 	if cfg.Store == nil && cfg.Stores == nil {
 		cfg.Store = memstore.New()
+	}
+	if cfg.Sender == nil {
+		cfg.Sender = sender.New(&sender.Options{AllowPrivateNetworks: true}) // receivers are on loopback
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -177,5 +181,18 @@ func TestWebhookLimitPerCompany(t *testing.T) {
 	require.ErrorIs(t, err, webhooks.ErrWebhookLimit)
 	in.CompanyID = webhooks.Ptr[int64](2)
 	_, err = d.CreateWebhook(ctx, "", in)
+	require.NoError(t, err)
+}
+
+// With the SSRF guard on (the default), URLs naming denied addresses are
+// refused at creation, whatever their spelling; tenants cannot opt out.
+func TestCreateRefusesInternalTargets(t *testing.T) {
+	d := newTestDispatcher(t, webhooks.Config{Sender: sender.New(nil)})
+	for _, u := range []string{"http://127.0.0.1/", "http://2130706433/", "http://0177.0.0.1/", "http://127.1/",
+		"http://[::ffff:7f00:1]/", "http://localhost:8080/", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/", "http://[::1]/"} {
+		_, err := d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr(u)})
+		require.Contains(t, fieldsOf(t, err)["url"], "blocked", u)
+	}
+	_, err := d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr("https://hooks.example.com/x")})
 	require.NoError(t, err)
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/webhookkit/webhooks"
 	"github.com/webhookkit/webhooks/store/sqlitestore"
+	"github.com/webhookkit/webhooks/transport/sender"
 )
 
 func main() {
@@ -65,6 +66,9 @@ func run(ctx context.Context, out io.Writer) error {
 		Retry:        webhooks.RetryPolicy{Schedule: []time.Duration{300 * time.Millisecond}},
 		PollInterval: 50 * time.Millisecond,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// The demo receivers run on loopback, which the SSRF guard refuses
+		// by default: allow private networks for this local demo only.
+		Sender: sender.New(&sender.Options{AllowPrivateNetworks: true}),
 	})
 	if err != nil {
 		return err

@@ -145,11 +145,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	var sendOpts sender.Options
-	if !cfg.allowPrivate {
-		sendOpts.DialControl = refuseNonPublic
-	}
-	snd := sender.New(&sendOpts)
+	snd := sender.New(senderOptions(cfg.allowPrivate))
 	defer snd.Close()
 	d, err := webhooks.New(webhooks.Config{
 		Registry: registry,

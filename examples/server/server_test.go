@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/transport/sender"
 )
 
 const waitFor = 15 * time.Second // deadline of every poll
@@ -308,18 +309,30 @@ func TestCatalogIsTheSeeds(t *testing.T) {
 }
 
 func TestNonPublicAddressesAreRefused(t *testing.T) {
-	for _, addr := range []string{
-		"127.0.0.1:80", "127.8.9.10:443", "[::1]:80", "10.1.2.3:80", "172.16.0.1:80", "192.168.1.1:80",
-		"[fc00::1]:80", "169.254.169.254:80", "[fe80::1%eth0]:80", "0.0.0.0:80", "[::]:80",
-		"224.0.0.1:80", "[ff02::1]:80", "[::ffff:127.0.0.1]:80", "[::ffff:10.0.0.1]:80",
+	rc := newReceiver(t)
+	_, port, err := net.SplitHostPort(rc.Listener.Addr().String())
+	require.NoError(t, err)
+
+	guarded := sender.New(senderOptions(false))
+	t.Cleanup(guarded.Close)
+	for _, host := range []string{
+		"127.0.0.1", "127.8.9.10", "[::1]", "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1",
+		"[fc00::1]", "169.254.169.254", "[fe80::1%25eth0]", "0.0.0.0", "[::]", "224.0.0.1", "[ff02::1]",
+		"[::ffff:127.0.0.1]", "[::ffff:10.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]",
+		"2130706433", "0177.0.0.1", "127.1", "localhost",
 	} {
-		err := refuseNonPublic(context.Background(), "tcp", addr, nil)
-		require.ErrorIs(t, err, errNonPublicAddress, addr)
-		require.Contains(t, err.Error(), "-allow-private-networks", addr)
+		u := "http://" + host + ":" + port + "/"
+		_, err := guarded.Send(context.Background(), &sender.Request{URL: u})
+		require.ErrorIs(t, err, sender.ErrBlockedAddress, u)
 	}
-	for _, addr := range []string{"93.184.216.34:443", "8.8.8.8:80", "[2001:4860:4860::8888]:443"} {
-		require.NoError(t, refuseNonPublic(context.Background(), "tcp", addr, nil), addr)
-	}
+	require.Equal(t, 0, rc.count(), "nothing reached the loopback receiver")
+
+	open := sender.New(senderOptions(true))
+	t.Cleanup(open.Close)
+	resp, err := open.Send(context.Background(), &sender.Request{URL: rc.URL})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, 1, rc.count())
 }
 
 func TestFlags(t *testing.T) {
@@ -530,9 +543,15 @@ func TestTenantIsolation(t *testing.T) {
 
 func TestPrivateTargetsAreRefusedWithoutTheFlag(t *testing.T) {
 	rc := newReceiver(t)
-	ts := startServer(t, t.TempDir())
-	require.Contains(t, ts.stdout.String(), "-allow-private-networks")
+	// The webhook is created while the flag allows loopback targets, then
+	// the server restarts without it: the guard refuses at send time what
+	// is already stored (create-time validation may refuse new ones).
+	dir := t.TempDir()
+	ts := startServer(t, dir, "-allow-private-networks")
 	hookID, _ := createWebhook(t, ts, "acme-admin", seedWebhook(rc.URL+"/webhooks/tgm"))
+	require.NoError(t, ts.stop(t))
+	ts = startServer(t, dir)
+	require.Contains(t, ts.stdout.String(), "-allow-private-networks")
 
 	ts.must(t, http.StatusCreated, "POST", "/api/inspections", "acme-company-1", `{"title": "Monthly Turbine Inspection"}`)
 	var did int64
@@ -550,7 +569,7 @@ func TestPrivateTargetsAreRefusedWithoutTheFlag(t *testing.T) {
 	attempts := list(t, d["attempts"])
 	require.Len(t, attempts, 1)
 	msg, _ := obj(t, attempts[0])["errorMessage"].(string)
-	require.Contains(t, msg, errNonPublicAddress.Error())
+	require.Contains(t, msg, "blocked by the SSRF guard")
 	require.Contains(t, msg, "loopback")
 
 	// The test ping goes through the same guard.
@@ -558,7 +577,7 @@ func TestPrivateTargetsAreRefusedWithoutTheFlag(t *testing.T) {
 	ping := obj(t, out["data"])
 	require.Equal(t, false, ping["success"], "%v", ping)
 	msg, _ = ping["errorMessage"].(string)
-	require.Contains(t, msg, errNonPublicAddress.Error())
+	require.Contains(t, msg, "blocked by the SSRF guard")
 	require.Equal(t, 0, rc.count(), "nothing reached the loopback receiver")
 }
 

@@ -25,6 +25,7 @@ import (
 	webhooks "github.com/webhookkit/webhooks"
 	"github.com/webhookkit/webhooks/store/memstore"
 	"github.com/webhookkit/webhooks/transport/admin"
+	"github.com/webhookkit/webhooks/transport/sender"
 )
 
 // seedCatalog is the seed's event catalog ("Available Events").
@@ -134,6 +135,7 @@ func newEnv(t *testing.T, cfg ...envConfig) *env {
 		Stores:       &res,
 		PollInterval: 20 * time.Millisecond,
 		Logger:       slog.New(slog.DiscardHandler),
+		Sender:       sender.New(&sender.Options{AllowPrivateNetworks: true}), // test receivers are on loopback
 	})
 	require.NoError(t, err)
 	e.d = d

@@ -38,6 +38,13 @@ const (
 // It looks at the contexts rather than at err, because net/http reports
 // the same deadline in several shapes depending on where it struck.
 func classify(parent, attempt context.Context, timeout time.Duration, method, target string, p phase, err error) error {
+	// A refusal by the guard is definitive whatever the contexts say; net
+	// wraps it as "dial tcp 127.0.0.1:80: sender: ...", which the guard's
+	// own message already says better.
+	var blocked *blockedError
+	if p == phaseResponse && errors.As(err, &blocked) {
+		return blockedSend(method, target, blocked)
+	}
 	if perr := parent.Err(); perr != nil {
 		// The caller gave up (cancel or its own deadline): that is not our
 		// timeout, and callers need errors.Is(err, context.Canceled) to work.
@@ -61,4 +68,23 @@ func classify(parent, attempt context.Context, timeout time.Duration, method, ta
 	default:
 		return fmt.Errorf("sender: %s %s: %w", method, target, err)
 	}
+}
+
+// sendError is an error with its own text that still unwraps to its cause.
+type sendError struct {
+	msg string
+	err error
+}
+
+func (e *sendError) Error() string { return e.msg }
+func (e *sendError) Unwrap() error { return e.err }
+
+// blockedSend reports a guard refusal in Send's "sender: METHOD URL: ..."
+// format; err wraps [ErrBlockedAddress].
+func blockedSend(method, target string, err error) error {
+	var b *blockedError
+	if !errors.As(err, &b) {
+		return fmt.Errorf("sender: %s %s: %w", method, target, err)
+	}
+	return &sendError{msg: fmt.Sprintf("sender: %s %s: %s", method, target, b.detail()), err: b}
 }
