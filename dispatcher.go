@@ -32,6 +32,9 @@ type Config struct {
 	Retry RetryPolicy
 	// Limits bound webhook configuration. Default DefaultLimits (the seed's).
 	Limits Limits
+	// RequireHTTPS refuses webhook URLs that are not https. Default false
+	// (http is allowed, as the seed's "https recommended" says).
+	RequireHTTPS bool
 	// RejectOversizePayloads makes Emit fail with ErrPayloadTooLarge instead
 	// of truncating an event whose payload exceeds Limits.MaxPayloadBytes.
 	// Default false: truncate as the seed does.
@@ -181,7 +184,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		}
 	}
 	d.rules = webhookRules{reg: cfg.Registry, limits: cfg.Limits, reserved: reserved, defaultTimeout: d.defaultTimeout,
-		checkHost: d.sender.CheckURLHost}
+		checkHost: d.sender.CheckURLHost, requireHTTPS: cfg.RequireHTTPS}
 	return d, nil
 }
 

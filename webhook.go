@@ -230,6 +230,8 @@ type webhookRules struct {
 	// checkHost refuses URLs whose host is an IP literal the SSRF guard
 	// would block (names are checked at dial time, after resolution).
 	checkHost func(rawURL string) error
+	// requireHTTPS refuses http URLs.
+	requireHTTPS bool
 }
 
 // apply validates in and writes it over w. On create, nil fields take
@@ -290,6 +292,8 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 	if in.URL != nil {
 		if err := validateURL(*in.URL); err != nil {
 			ve.add("url", "%s", err.Error())
+		} else if r.requireHTTPS && !strings.HasPrefix(*in.URL, "https://") {
+			ve.add("url", "must start with https:// (this server requires TLS)")
 		} else if r.checkHost != nil {
 			if err := r.checkHost(*in.URL); err != nil {
 				ve.add("url", "%s", strings.TrimPrefix(err.Error(), "sender: "))

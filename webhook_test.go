@@ -196,3 +196,11 @@ func TestCreateRefusesInternalTargets(t *testing.T) {
 	_, err := d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr("https://hooks.example.com/x")})
 	require.NoError(t, err)
 }
+
+func TestRequireHTTPS(t *testing.T) {
+	d := newTestDispatcher(t, webhooks.Config{RequireHTTPS: true})
+	_, err := d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr("http://hooks.example.com/")})
+	require.Contains(t, fieldsOf(t, err)["url"], "https")
+	_, err = d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr("https://hooks.example.com/")})
+	require.NoError(t, err)
+}
