@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/transport/sender"
 )
 
 // Run benchmarks a dispatcher on st, which must be empty.
@@ -33,7 +34,8 @@ func Run(b *testing.B, st webhooks.Store) {
 	defer srv.Close()
 	reg := webhooks.MustNewRegistry(webhooks.EventType{Name: "order.created"})
 	d, err := webhooks.New(webhooks.Config{Registry: reg, Store: st, RateLimit: 1e6,
-		Logger: slog.New(slog.DiscardHandler)})
+		Logger: slog.New(slog.DiscardHandler),
+		Sender: sender.New(&sender.Options{AllowPrivateNetworks: true})}) // loopback receivers
 	if err != nil {
 		b.Fatal(err)
 	}
