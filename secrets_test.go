@@ -110,6 +110,10 @@ func TestSecretRotationGracePeriod(t *testing.T) {
 			v.Now = clock.Now
 			require.NoError(t, v.Verify(h, body))
 		}
+		waitFor(t, "the first outcome recorded", func() bool {
+			ds := deliveriesOf(t, d, "", w.ID)
+			return len(ds) == 1 && ds[0].Status == webhooks.StatusSuccess
+		}) // before the clock jumps past its lease
 		clock.Advance(time.Hour + time.Second)
 		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
 		waitFor(t, "delivery", func() bool { return rc.count() == 2 })
