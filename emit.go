@@ -27,8 +27,10 @@ func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
 // EmitTx is Emit inside the host's own transaction (a transactional
 // outbox): the event and its deliveries commit or roll back with the host's
 // rows. tx comes from the store package, e.g. sqlitestore.WrapTx(sqlTx); the
-// client's store must implement TxStore. Deliveries start at the next poll
-// after the commit, or at once if the host calls Wake after committing.
+// client's store must implement TxStore. A store that notifies other
+// processes (pgstore sends NOTIFY in the transaction) wakes every
+// dispatcher at commit; otherwise deliveries start at the next poll, or at
+// once if the host calls Wake after committing.
 func (d *Dispatcher) EmitTx(ctx context.Context, tx Tx, ev Event) error {
 	if tx == nil {
 		return fmt.Errorf("webhooks: EmitTx: nil transaction: %w", ErrTxUnsupported)
