@@ -643,3 +643,27 @@ func TestSendConcurrent(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// A gzip bomb (a small body that inflates enormously) is stored as its
+// raw bytes up to the cap: it is never decompressed.
+func TestSendGzipBombStoresAtMostTheCap(t *testing.T) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	require.NoError(t, err)
+	zeros := make([]byte, 1<<20)
+	for range 128 { // 128 MiB of zeros inflate from about 0.5 MiB of gzip
+		_, err = zw.Write(zeros)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	bomb := buf.Bytes()
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		_, _ = w.Write(bomb)
+	})
+	resp, err := newSender(t, nil).Send(context.Background(), &sender.Request{URL: srv.URL})
+	require.NoError(t, err)
+	require.Len(t, resp.Body, sender.DefaultMaxResponseBytes)
+	require.Equal(t, bomb[:sender.DefaultMaxResponseBytes], resp.Body, "raw gzip bytes, not inflated")
+	require.True(t, resp.Truncated)
+}
