@@ -3,6 +3,8 @@ package webhooks_test
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/webhookkit/webhooks"
 	"github.com/webhookkit/webhooks/store/memstore"
+	"github.com/webhookkit/webhooks/store/sqlitestore"
 )
 
 func testKeyring(t *testing.T, current string) *webhooks.Keyring {
@@ -158,5 +161,26 @@ func TestPerWebhookSignatureScheme(t *testing.T) {
 		require.Contains(t, fieldsOf(t, err), "signatureScheme")
 		_, err = d.UpdateWebhook(t.Context(), "", w.ID, webhooks.WebhookInput{CustomHeaders: map[string]string{"Webhook-Id": "x"}})
 		require.Contains(t, fieldsOf(t, err), "customHeaders.Webhook-Id", "no scheme's headers can be shadowed")
+	}
+}
+
+// With a keyring, the plain secret appears nowhere in the SQLite files.
+func TestSecretNotInStoreDump(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlitestore.Open(t.Context(), filepath.Join(dir, "dump.db"), nil)
+	require.NoError(t, err)
+	d := newTestDispatcher(t, webhooks.Config{Store: st, Keyring: testKeyring(t, "k1")})
+	w := hook(t, d, "", "https://example.com", webhooks.WebhookInput{})
+	re, err := d.RegenerateSecret(t.Context(), "", w.ID, time.Hour) // old and new both in the material
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	files, _ := filepath.Glob(filepath.Join(dir, "dump.db*"))
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, s := range []string{w.Secret, re.Secret, strings.TrimPrefix(w.Secret, "whsec_")[:12]} {
+			require.False(t, bytes.Contains(b, []byte(s)), "%s holds a secret", f)
+		}
 	}
 }
