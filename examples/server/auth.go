@@ -18,7 +18,8 @@ type demoCompany struct {
 	name string
 }
 
-// demoClient is a tenant: one SQLite database, its companies.
+// demoClient is a tenant: its own store (SQLite database, Postgres schema
+// or Redis key prefix), its companies.
 type demoClient struct {
 	client    webhooks.Client
 	companies []demoCompany
@@ -34,7 +35,7 @@ func (c *demoClient) company(id int64) (*webhooks.Company, bool) {
 	return nil, false
 }
 
-// demoClients are the two clients of the demo, each with its own database.
+// demoClients are the two clients of the demo, each with its own store.
 var demoClients = []demoClient{
 	{
 		client:    webhooks.Client{ID: "acme-corp", Name: "Acme Corporation"},

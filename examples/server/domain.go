@@ -16,14 +16,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/webhookkit/webhooks"
-	"github.com/webhookkit/webhooks/store/sqlitestore"
 )
 
-// The host's own domain: inspections kept in each client's SQLite database
-// beside the webhook tables, and a generic endpoint that emits any
-// registered event. Every write emits its event with EmitTx inside the
-// transaction that writes the row, so the row and the event commit (or roll
-// back) together; Wake after the commit sends it at once.
+// The host's own domain: inspections, and a generic endpoint that emits any
+// registered event. Inspections are kept beside the client's webhook tables
+// (its SQLite database, or its Postgres schema), and every write emits its
+// event with EmitTx inside the transaction that writes the row, so the row
+// and the event commit (or roll back) together; Wake after the commit sends
+// it at once. With -redis the rows are in SQLite and the event is emitted
+// after the commit (see sqliteInspections). The handlers see only
+// inspectionStore (storage.go).
 //
 // Company rule: a company-scoped token acts for its own company (a
 // companyId naming another one is 403). A client admin names the company
@@ -31,22 +33,11 @@ import (
 // inspection or event is client-wide (no company): it reaches only the
 // client's system-wide webhooks, and its payload has no "company".
 
-// tenant is a demo client at run time: its companies and its store.
+// tenant is a demo client at run time: its companies and its inspections.
 type tenant struct {
 	*demoClient
-	store *sqlitestore.Store
+	inspections inspectionStore
 }
-
-// inspectionsSchema is the host's table, created in each client's database.
-const inspectionsSchema = `CREATE TABLE IF NOT EXISTS inspections (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    company_id     INTEGER,          -- NULL: client-wide
-    title          TEXT    NOT NULL,
-    status         TEXT    NOT NULL,
-    scheduled_date TEXT,             -- NULL: not scheduled
-    created_at     TEXT    NOT NULL, -- RFC 3339, UTC
-    updated_at     TEXT    NOT NULL
-)`
 
 // inspection is a row of the inspections table, and its JSON form in
 // responses and in webhook payloads (data.attributes).
@@ -163,17 +154,14 @@ func (h *domain) createInspection(w http.ResponseWriter, r *http.Request) {
 		ins.ScheduledDate = in.scheduledDate
 	}
 	eventID := webhooks.NewEventID()
-	err = h.inTx(r.Context(), c.t, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(r.Context(), `INSERT INTO inspections
-			(company_id, title, status, scheduled_date, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			ins.CompanyID, ins.Title, ins.Status, ins.ScheduledDate, ins.CreatedAt, ins.UpdatedAt,
-		).Scan(&ins.ID); err != nil {
-			return err
+	err = c.t.inspections.write(r.Context(), h.d, func(tbl inspectionTable) (*webhooks.Event, error) {
+		if err := tbl.insert(r.Context(), &ins); err != nil {
+			return nil, err
 		}
-		return h.d.EmitTx(r.Context(), sqlitestore.WrapTx(tx), webhooks.Event{
+		return &webhooks.Event{
 			ID: eventID, Type: "inspection.created", Time: now, Client: c.t.client, Company: company,
 			Data: webhooks.EventData{ID: ins.ID, Type: "Inspection", Attributes: ins},
-		})
+		}, nil
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -203,28 +191,8 @@ func (h *domain) listInspections(w http.ResponseWriter, r *http.Request) {
 		}
 		filter = own
 	}
-	query := `SELECT id, company_id, title, status, scheduled_date, created_at, updated_at FROM inspections`
-	var args []any
-	if filter != nil {
-		query += ` WHERE company_id = ?`
-		args = append(args, *filter)
-	}
-	rows, err := c.t.store.DB().QueryContext(r.Context(), query+` ORDER BY id`, args...)
+	list, err := c.t.inspections.read().list(r.Context(), filter)
 	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	defer rows.Close()
-	list := []inspection{}
-	for rows.Next() {
-		ins, err := scanInspection(rows)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		list = append(list, *ins)
-	}
-	if err := rows.Err(); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -241,7 +209,7 @@ func (h *domain) getInspection(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ins, err := loadInspection(r.Context(), c.t.store.DB(), c, id)
+	ins, err := loadInspection(r.Context(), c.t.inspections.read(), c, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -273,10 +241,10 @@ func (h *domain) updateInspection(w http.ResponseWriter, r *http.Request) {
 	eventID := webhooks.NewEventID()
 	var ins *inspection
 	var previous map[string]any
-	err = h.inTx(r.Context(), c.t, func(tx *sql.Tx) error {
+	err = c.t.inspections.write(r.Context(), h.d, func(tbl inspectionTable) (*webhooks.Event, error) {
 		var err error
-		if ins, err = loadInspection(r.Context(), tx, c, id); err != nil {
-			return err
+		if ins, err = loadInspection(r.Context(), tbl, c, id); err != nil {
+			return nil, err
 		}
 		previous = map[string]any{}
 		if in.title != nil && *in.title != ins.Title {
@@ -289,22 +257,20 @@ func (h *domain) updateInspection(w http.ResponseWriter, r *http.Request) {
 			previous["scheduledDate"], ins.ScheduledDate = ins.ScheduledDate, in.scheduledDate
 		}
 		if len(previous) == 0 {
-			return nil // nothing changed: no write, no event
+			return nil, nil // nothing changed: no write, no event
 		}
 		ins.UpdatedAt = rowTime(now)
-		if _, err := tx.ExecContext(r.Context(),
-			`UPDATE inspections SET title = ?, status = ?, scheduled_date = ?, updated_at = ? WHERE id = ?`,
-			ins.Title, ins.Status, ins.ScheduledDate, ins.UpdatedAt, ins.ID); err != nil {
-			return err
+		if err := tbl.update(r.Context(), ins); err != nil {
+			return nil, err
 		}
 		company, err := c.inspectionCompany(ins)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return h.d.EmitTx(r.Context(), sqlitestore.WrapTx(tx), webhooks.Event{
+		return &webhooks.Event{
 			ID: eventID, Type: "inspection.updated", Time: now, Client: c.t.client, Company: company,
 			Data: webhooks.EventData{ID: ins.ID, Type: "Inspection", Attributes: ins, Previous: previous},
-		})
+		}, nil
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -330,23 +296,23 @@ func (h *domain) deleteInspection(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	eventID := webhooks.NewEventID()
 	var ins *inspection
-	err = h.inTx(r.Context(), c.t, func(tx *sql.Tx) error {
+	err = c.t.inspections.write(r.Context(), h.d, func(tbl inspectionTable) (*webhooks.Event, error) {
 		var err error
-		if ins, err = loadInspection(r.Context(), tx, c, id); err != nil {
-			return err
+		if ins, err = loadInspection(r.Context(), tbl, c, id); err != nil {
+			return nil, err
 		}
-		if _, err := tx.ExecContext(r.Context(), `DELETE FROM inspections WHERE id = ?`, ins.ID); err != nil {
-			return err
+		if err := tbl.delete(r.Context(), ins.ID); err != nil {
+			return nil, err
 		}
 		company, err := c.inspectionCompany(ins)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// The seed's delete payload carries only the identifying attributes.
-		return h.d.EmitTx(r.Context(), sqlitestore.WrapTx(tx), webhooks.Event{
+		return &webhooks.Event{
 			ID: eventID, Type: "inspection.deleted", Time: now, Client: c.t.client, Company: company,
 			Data: webhooks.EventData{ID: ins.ID, Type: "Inspection", Attributes: map[string]any{"id": ins.ID, "title": ins.Title}},
-		})
+		}, nil
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -429,37 +395,26 @@ func unknownEventType(name string) *apiError {
 		Fields: []webhooks.FieldError{{Field: "event", Message: msg}}}
 }
 
-// inTx runs fn in a write transaction on the client's database and wakes
-// the dispatcher after the commit. The store's DB is its single write
-// connection: fn must use tx only (EmitTx does).
-func (h *domain) inTx(ctx context.Context, t *tenant, fn func(tx *sql.Tx) error) error {
-	tx, err := t.store.DB().BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	h.d.Wake()
-	return nil
-}
-
 // fail answers an error: an *apiError as it is, a library error by its
 // kind, anything else as a logged 500.
 func (h *domain) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
+	var lost *eventNotRecordedError
 	switch {
 	case errors.As(err, &ae):
+	case errors.As(err, &lost):
+		// -redis: the row committed, Emit failed (see sqliteInspections).
+		h.log.Error("event not recorded after its row was saved", "method", r.Method, "path", r.URL.Path,
+			"event", lost.event.Type, "eventId", lost.event.ID, "err", lost.err)
+		ae = &apiError{status: http.StatusInternalServerError, Code: "event_not_recorded",
+			Message: fmt.Sprintf("the change was saved, but its event %s (eventId %s) could not be recorded; see the server log",
+				lost.event.Type, lost.event.ID)}
 	case errors.Is(err, webhooks.ErrUnknownEventType), errors.Is(err, webhooks.ErrInvalid):
 		ae = &apiError{status: http.StatusUnprocessableEntity, Code: "validation_failed", Message: strings.TrimPrefix(err.Error(), "webhooks: ")}
 	case errors.Is(err, webhooks.ErrPayloadTooLarge):
 		ae = &apiError{status: http.StatusRequestEntityTooLarge, Code: "payload_too_large", Message: strings.TrimPrefix(err.Error(), "webhooks: ")}
 	case r.Context().Err() != nil:
-		return // the caller went away; the transaction rolled back
+		return // the caller went away; the transaction rolled back (or, for -redis, Emit ran anyway)
 	default:
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		ae = &apiError{status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error; see the server log"}
@@ -467,36 +422,14 @@ func (h *domain) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, ae)
 }
 
-// querier is what *sql.DB and *sql.Tx share.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // loadInspection reads one inspection the caller may see; others, and
 // missing ones, are a 404 alike.
-func loadInspection(ctx context.Context, q querier, c *caller, id int64) (*inspection, error) {
-	ins, err := scanInspection(q.QueryRowContext(ctx,
-		`SELECT id, company_id, title, status, scheduled_date, created_at, updated_at FROM inspections WHERE id = ?`, id))
+func loadInspection(ctx context.Context, tbl inspectionTable, c *caller, id int64) (*inspection, error) {
+	ins, err := tbl.get(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && !c.scope.Allows(ins.CompanyID) {
 		return nil, &apiError{status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("inspection %d not found", id)}
 	}
 	return ins, err
-}
-
-func scanInspection(row interface{ Scan(...any) error }) (*inspection, error) {
-	var ins inspection
-	var company sql.NullInt64
-	var date sql.NullString
-	if err := row.Scan(&ins.ID, &company, &ins.Title, &ins.Status, &date, &ins.CreatedAt, &ins.UpdatedAt); err != nil {
-		return nil, err
-	}
-	if company.Valid {
-		ins.CompanyID = &company.Int64
-	}
-	if date.Valid {
-		ins.ScheduledDate = &date.String
-	}
-	return &ins, nil
 }
 
 // inspectionInput is a parsed create or update body.

@@ -1,11 +1,13 @@
 // Command server is a multi-tenant host configured as the TGM Expert
-// product: two clients, each with its own SQLite database, the seed's full
-// event catalog, X-TGM- signatures, the admin API at /api/admin/webhooks
-// behind bearer tokens, and domain endpoints (inspections, generic events)
-// that emit webhooks.
+// product: two clients, each with its own SQLite database (or Postgres
+// schema, or Redis key prefix), the seed's full event catalog, X-TGM-
+// signatures, the admin API at /api/admin/webhooks behind bearer tokens, and
+// domain endpoints (inspections, generic events) that emit webhooks.
 //
 //	go run ./examples/server                          # http://127.0.0.1:8080, databases in ./data
 //	go run ./examples/server -allow-private-networks  # also deliver to localhost receivers
+//	go run ./examples/server -postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
+//	go run ./examples/server -redis redis://127.0.0.1:6379/0
 //
 // The tokens and ready-to-paste curl commands are printed at start; see
 // README.md in this directory.
@@ -22,13 +24,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/webhookkit/webhooks"
-	"github.com/webhookkit/webhooks/store/sqlitestore"
 	"github.com/webhookkit/webhooks/transport/admin"
 	"github.com/webhookkit/webhooks/transport/sender"
 )
@@ -65,6 +65,11 @@ type config struct {
 	redis           string
 	allowPrivate    bool
 	shutdownTimeout time.Duration
+
+	// namespace goes into every Postgres schema and Redis prefix name
+	// (webhooks_<namespace>acme_corp, webhooks:{<namespace>acme-corp}); no
+	// flag sets it: tests do, so that runs do not share data.
+	namespace string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -72,9 +77,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&c.dataDir, "data", "./data", "directory of the SQLite databases, one per client (<client>.db)")
-	fs.StringVar(&c.postgres, "postgres", "", "Postgres DSN (not available yet)")
-	fs.StringVar(&c.redis, "redis", "", "Redis URL (not available yet)")
+	fs.StringVar(&c.dataDir, "data", "./data",
+		"directory of the SQLite databases, one per client (<client>.db; with -redis, <client>.inspections.db); unused with -postgres")
+	fs.StringVar(&c.postgres, "postgres", "",
+		"Postgres DSN (URL or key=value): store everything there, one schema per client (webhooks_acme_corp, webhooks_globex)")
+	fs.StringVar(&c.redis, "redis", "",
+		"Redis URL (redis://[user:password@]host:port/db): webhooks there, one key prefix per client (webhooks:{acme-corp}); inspections in SQLite under -data")
 	fs.BoolVar(&c.allowPrivate, "allow-private-networks", false,
 		"allow webhook targets on loopback, private, link-local and other non-public addresses (for local receivers)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second,
@@ -88,11 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return c, usageError{fmt.Sprintf("unexpected argument %q (flags only; see -h)", fs.Arg(0))}
-	case c.postgres != "":
-		return c, usageError{"-postgres: not available yet: the Postgres store is not built; run without -postgres to use SQLite under -data"}
-	case c.redis != "":
-		return c, usageError{"-redis: not available yet: the Redis store is not built; run without -redis to use SQLite under -data"}
-	case c.dataDir == "":
+	case c.postgres != "" && c.redis != "":
+		return c, usageError{"-postgres and -redis are mutually exclusive: choose one store (or neither, for SQLite under -data)"}
+	case c.dataDir == "" && c.postgres == "":
 		return c, usageError{"-data: a directory is required"}
 	case c.shutdownTimeout <= 0:
 		return c, usageError{"-shutdown-timeout: must be positive"}
@@ -103,42 +109,34 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // run starts the server and blocks until ctx ends, then shuts down: the
 // HTTP server stops accepting and finishes its requests, the dispatcher
 // finishes (or, past -shutdown-timeout, cancels) in-flight deliveries, and
-// the databases close. Deliveries still queued stay in SQLite and go out at
+// the stores close. Deliveries still queued stay in the store and go out at
 // the next start. It prints the address, tokens and curl commands to stdout
 // and logs to stderr.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
+	return serve(ctx, cfg, stdout, stderr)
+}
+
+// serve is run after the command line is parsed.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error) {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	// One database per client: the library's tables and the host's own
-	// inspections table, side by side, so EmitTx can share a transaction.
-	if err := os.MkdirAll(cfg.dataDir, 0o750); err != nil {
-		return fmt.Errorf("-data: %w", err)
+	// Each client's webhook store and inspections (storage.go). Closed on
+	// return, which is after the dispatcher has stopped.
+	b, err := openBackend(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
+	defer func() { err = errors.Join(err, b.close()) }()
 	var resolver webhooks.StaticResolver
 	tenants := make(map[string]*tenant, len(demoClients))
-	defer func() {
-		for _, t := range tenants {
-			if cerr := t.store.Close(); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
-		}
-	}()
 	for i := range demoClients {
 		dc := &demoClients[i]
-		path := filepath.Join(cfg.dataDir, dc.client.ID+".db")
-		st, err := sqlitestore.Open(ctx, path, nil)
-		if err != nil {
-			return err
-		}
-		tenants[dc.client.ID] = &tenant{demoClient: dc, store: st}
-		if _, err := st.DB().ExecContext(ctx, inspectionsSchema); err != nil {
-			return fmt.Errorf("%s: creating the inspections table: %w", path, err)
-		}
-		resolver.Add(dc.client, st)
+		tenants[dc.client.ID] = &tenant{demoClient: dc, inspections: b.inspections[dc.client.ID]}
+		resolver.Add(dc.client, b.stores[dc.client.ID])
 	}
 
 	registry, err := webhooks.NewRegistry(tgmCatalog()...)
@@ -188,8 +186,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	printBanner(stdout, "http://"+ln.Addr().String(), cfg)
-	log.Info("serving", "addr", ln.Addr().String(), "data", cfg.dataDir, "allowPrivateNetworks", cfg.allowPrivate)
+	printBanner(stdout, "http://"+ln.Addr().String(), cfg, b)
+	log.Info("serving", "addr", ln.Addr().String(), "store", b.kind, "allowPrivateNetworks", cfg.allowPrivate)
 
 	var serveErr error
 	select {
@@ -206,8 +204,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		_ = srv.Close()
 	}
 	if err := d.Stop(sctx); err != nil {
-		// Nothing is lost: cancelled deliveries keep their lease in SQLite
-		// and are sent again after it lapses.
+		// Nothing is lost: cancelled deliveries keep their lease in the
+		// store and are sent again after it lapses.
 		log.Warn("in-flight deliveries cancelled at the shutdown timeout; they are retried after their lease", "err", err)
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
@@ -219,16 +217,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 
 // printBanner prints where the server listens, the demo tokens and curl
 // commands to paste. The first line, "listening on <url>", is stable.
-func printBanner(w io.Writer, base string, cfg config) {
+func printBanner(w io.Writer, base string, cfg config, st *backend) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "webhooks example server listening on %s\n\n", base)
-	fmt.Fprintf(&b, "Clients (one SQLite database each, under %s):\n", cfg.dataDir)
+	switch st.kind {
+	case "Redis":
+		b.WriteString("Clients (webhooks in Redis, one key prefix each; inspections in SQLite):\n")
+	case "Postgres":
+		b.WriteString("Clients (one Postgres schema each):\n")
+	default:
+		b.WriteString("Clients (one SQLite database each):\n")
+	}
 	for _, c := range demoClients {
 		var cos []string
 		for _, co := range c.companies {
 			cos = append(cos, fmt.Sprintf("%d %q", co.id, co.name))
 		}
 		fmt.Fprintf(&b, "  %-10s %-18q companies: %s\n", c.client.ID, c.client.Name, strings.Join(cos, ", "))
+		fmt.Fprintf(&b, "  %-10s %-18s stored in: %s\n", "", "", st.where[c.client.ID])
 	}
 	b.WriteString("\nBearer tokens (Authorization: Bearer <token>):\n")
 	for _, t := range demoTokens {
@@ -265,6 +271,6 @@ func printBanner(w io.Writer, base string, cfg config) {
 	curl("any catalog event", "acme-company-1", "POST", "/api/events",
 		`{"event": "alert.created", "data": {"id": 7, "type": "Alert", "attributes": {"severity": "high"}}}`)
 	curl("delivery history of webhook 1", "acme-company-1", "GET", adminPrefix+"/1/deliveries?limit=10", "")
-	b.WriteString("\nStop with Ctrl-C; queued deliveries stay in the databases and go out at the next start.\n")
+	fmt.Fprintf(&b, "\nStop with Ctrl-C; queued deliveries stay in %s and go out at the next start.\n", st.kind)
 	_, _ = io.WriteString(w, b.String())
 }

@@ -58,11 +58,21 @@ type testServer struct {
 // it prints its address. It is stopped when the test ends.
 func startServer(t *testing.T, dataDir string, flags ...string) *testServer {
 	t.Helper()
+	return startServerIn(t, dataDir, "", flags...)
+}
+
+// startServerIn is startServer with a namespace for the Postgres schemas
+// and Redis prefixes (config.namespace).
+func startServerIn(t *testing.T, dataDir, namespace string, flags ...string) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts := &testServer{cancel: cancel, done: make(chan error, 1), stdout: &syncBuffer{}}
 	stderr := &syncBuffer{}
 	args := append([]string{"-addr", "127.0.0.1:0", "-data", dataDir, "-shutdown-timeout", "5s"}, flags...)
-	go func() { ts.done <- run(ctx, args, ts.stdout, stderr) }()
+	cfg, err := parseFlags(args, stderr)
+	require.NoError(t, err)
+	cfg.namespace = namespace
+	go func() { ts.done <- serve(ctx, cfg, ts.stdout, stderr) }()
 	t.Cleanup(func() {
 		_ = ts.stop(t)
 		if t.Failed() {
@@ -336,16 +346,40 @@ func TestNonPublicAddressesAreRefused(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-postgres", "postgres://localhost/x"}, {"-redis", "redis://localhost:6379"}} {
-		err := run(context.Background(), args, io.Discard, io.Discard)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-no-such-flag"}, "not defined"},
+		{[]string{"-postgres", "postgres://127.0.0.1:1/x", "-redis", "redis://127.0.0.1:1/0"}, "mutually exclusive"},
+		{[]string{"-redis", "http://127.0.0.1:6379"}, "-redis: "},
+		{[]string{"-redis", "redis://127.0.0.1:6379/notanumber"}, "-redis: "},
+		{[]string{"-postgres", "postgres://127.0.0.1:notaport/x"}, "-postgres: "},
+	} {
+		err := run(context.Background(), append([]string{"-data", dir}, c.args...), io.Discard, io.Discard)
 		var usage usageError
-		require.ErrorAs(t, err, &usage, args)
-		require.Contains(t, err.Error(), "not available yet", args)
-		require.Contains(t, err.Error(), "store is not built", args)
+		require.ErrorAs(t, err, &usage, c.args)
+		require.Contains(t, err.Error(), c.want, c.args)
 	}
-	var usage usageError
-	require.ErrorAs(t, run(context.Background(), []string{"extra"}, io.Discard, io.Discard), &usage)
-	require.ErrorAs(t, run(context.Background(), []string{"-no-such-flag"}, io.Discard, io.Discard), &usage)
+
+	// Nothing listens on port 1: a clear error, not a usage error (exit 1).
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-redis", "redis://127.0.0.1:1/0"}, "-redis: cannot connect to Redis at 127.0.0.1:1 (db 0)"},
+		{[]string{"-postgres", "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5"},
+			"-postgres: cannot connect to Postgres at 127.0.0.1:1/test"},
+	} {
+		err := run(context.Background(), append([]string{"-data", dir, "-addr", "127.0.0.1:0"}, c.args...), io.Discard, io.Discard)
+		require.Error(t, err, c.args)
+		var usage usageError
+		require.False(t, errors.As(err, &usage), "%v: %v", c.args, err)
+		require.Contains(t, err.Error(), c.want, c.args)
+		require.Contains(t, err.Error(), "refused", c.args)
+	}
 }
 
 func TestInspectionsAndEventsAreDeliveredSigned(t *testing.T) {
