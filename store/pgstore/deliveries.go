@@ -2,9 +2,7 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/sqlshared"
 )
 
 // Limits of ListDeliveries, Claim and Purge.
@@ -289,13 +288,7 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 			exclude = append(exclude, c.Delivery.WebhookID)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := &out[i].Delivery, &out[j].Delivery
-		if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
-			return a.NextAttemptAt.Before(b.NextAttemptAt)
-		}
-		return a.ID < b.ID
-	})
+	sqlshared.SortClaimed(out)
 	return out, nil
 }
 
@@ -475,13 +468,8 @@ LEFT JOIN (
 // on the same rows, PostgreSQL fails one of them as a deadlock, and the
 // dispatcher retries the completion.
 func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhooks.CompleteResult, error) {
-	for _, c := range cs {
-		switch c.Status {
-		case webhooks.StatusSuccess, webhooks.StatusRetrying, webhooks.StatusFailed:
-		default:
-			return webhooks.CompleteResult{}, fmt.Errorf("pgstore: complete delivery %d: status %q: %w",
-				c.DeliveryID, c.Status, webhooks.ErrInvalid)
-		}
+	if err := sqlshared.CheckCompletionStatuses(cs); err != nil {
+		return webhooks.CompleteResult{}, fmt.Errorf("pgstore: %w", err)
 	}
 	if len(cs) == 0 {
 		return webhooks.CompleteResult{}, nil
@@ -510,13 +498,9 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 		}
 		claims[key] = true
 		a := &c.Attempt
-		reqH, err := json.Marshal(a.RequestHeaders)
+		reqH, respH, err := sqlshared.EncodeAttemptHeaders(a)
 		if err != nil {
-			return webhooks.CompleteResult{}, fmt.Errorf("pgstore: complete delivery %d: request headers: %w", c.DeliveryID, err)
-		}
-		respH, err := json.Marshal(a.ResponseHeaders)
-		if err != nil {
-			return webhooks.CompleteResult{}, fmt.Errorf("pgstore: complete delivery %d: response headers: %w", c.DeliveryID, err)
+			return webhooks.CompleteResult{}, fmt.Errorf("pgstore: complete delivery %d: %w", c.DeliveryID, err)
 		}
 		at := c.Now
 		if at.IsZero() {
@@ -783,11 +767,8 @@ ORDER BY a.number`), id)
 		}
 		a := webhooks.Attempt{Number: *number, StartedAt: utc(*started), ResponseStatus: *status,
 			ResponseBody: string(body), Duration: time.Duration(*dur), Error: *aerr}
-		if err := json.Unmarshal([]byte(*reqH), &a.RequestHeaders); err != nil {
-			return nil, fmt.Errorf("pgstore: get delivery %d: attempt %d: request headers: %w", id, a.Number, err)
-		}
-		if err := json.Unmarshal([]byte(*respH), &a.ResponseHeaders); err != nil {
-			return nil, fmt.Errorf("pgstore: get delivery %d: attempt %d: response headers: %w", id, a.Number, err)
+		if err := sqlshared.DecodeAttemptHeaders(&a, []byte(*reqH), []byte(*respH)); err != nil {
+			return nil, fmt.Errorf("pgstore: get delivery %d: %w", id, err)
 		}
 		d.Attempts = append(d.Attempts, a)
 	}
@@ -806,11 +787,7 @@ ORDER BY a.number`), id)
 // Each filter has an index that also gives the order: (webhook_id, status,
 // id), (webhook_id, id) or (status, id).
 func (s *Store) ListDeliveries(ctx context.Context, p webhooks.ListDeliveriesParams) ([]*webhooks.Delivery, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	limit = min(limit, MaxListLimit)
+	limit := sqlshared.ListLimit(p.Limit, DefaultListLimit, MaxListLimit)
 	var (
 		where []string
 		args  []any

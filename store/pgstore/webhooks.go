@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/sqlshared"
 )
 
 // webhookCols lists the columns scanWebhook reads, for the table aliased w.
@@ -30,12 +30,8 @@ func webhookDest(w *webhooks.Webhook) ([]any, func() error) {
 		&w.AutoDisableAfterFailures, &w.IsActive, &w.Secret, &w.ConsecutiveFailures,
 		&w.DisabledReason, &w.CreatedAt, &w.UpdatedAt}
 	return dest, func() error {
-		w.Events, w.CustomHeaders = nil, nil
-		if err := json.Unmarshal(events, &w.Events); err != nil {
-			return fmt.Errorf("webhook %d: events: %w", w.ID, err)
-		}
-		if err := json.Unmarshal(headers, &w.CustomHeaders); err != nil {
-			return fmt.Errorf("webhook %d: custom headers: %w", w.ID, err)
+		if err := sqlshared.DecodeWebhookConfig(w, events, headers); err != nil {
+			return err
 		}
 		w.Timeout = time.Duration(timeout)
 		w.CreatedAt, w.UpdatedAt = utc(w.CreatedAt), utc(w.UpdatedAt)
@@ -71,15 +67,8 @@ func (s *Store) queryWebhooks(ctx context.Context, query string, args ...any) ([
 
 // webhookConfig encodes the jsonb columns of w.
 func webhookConfig(w *webhooks.Webhook) (events, headers string, err error) {
-	e, err := json.Marshal(w.Events)
-	if err != nil {
-		return "", "", fmt.Errorf("events: %w", err)
-	}
-	h, err := json.Marshal(w.CustomHeaders)
-	if err != nil {
-		return "", "", fmt.Errorf("custom headers: %w", err)
-	}
-	return string(e), string(h), nil
+	e, h, err := sqlshared.EncodeWebhookConfig(w)
+	return string(e), string(h), err
 }
 
 const insertWebhookSQL = `INSERT INTO {s}.webhooks_endpoints (company_id, name, description, url,
@@ -289,14 +278,5 @@ WHERE w.is_active AND w.events ?| $1::text[] AND `
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: match webhooks: %w", err)
 	}
-	out := ws[:0]
-	for _, w := range ws {
-		if webhooks.MatchAny(w.Events, p.EventType) {
-			out = append(out, w)
-		}
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
+	return sqlshared.MatchingEvent(ws, p.EventType), nil
 }

@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/sqlshared"
 )
 
 // Limits of ListDeliveries and Purge.
@@ -249,13 +248,7 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := &out[i].Delivery, &out[j].Delivery
-		if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
-			return a.NextAttemptAt.Before(b.NextAttemptAt)
-		}
-		return a.ID < b.ID
-	})
+	sqlshared.SortClaimed(out)
 	return out, nil
 }
 
@@ -468,13 +461,8 @@ func loadClaimEvents(ctx context.Context, q querier, byPK map[int64][]*webhooks.
 // Disabled. A status other than SUCCESS, RETRYING or FAILED fails the whole
 // call with an error wrapping webhooks.ErrInvalid.
 func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhooks.CompleteResult, error) {
-	for _, c := range cs {
-		switch c.Status {
-		case webhooks.StatusSuccess, webhooks.StatusRetrying, webhooks.StatusFailed:
-		default:
-			return webhooks.CompleteResult{}, fmt.Errorf("sqlitestore: complete delivery %d: status %q: %w",
-				c.DeliveryID, c.Status, webhooks.ErrInvalid)
-		}
+	if err := sqlshared.CheckCompletionStatuses(cs); err != nil {
+		return webhooks.CompleteResult{}, fmt.Errorf("sqlitestore: %w", err)
 	}
 	if len(cs) == 0 {
 		return webhooks.CompleteResult{}, nil
@@ -547,13 +535,9 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 			case err != nil:
 				return fmt.Errorf("delivery %d: %w", c.DeliveryID, err)
 			}
-			reqH, err := json.Marshal(a.RequestHeaders)
+			reqH, respH, err := sqlshared.EncodeAttemptHeaders(a)
 			if err != nil {
-				return fmt.Errorf("delivery %d: request headers: %w", c.DeliveryID, err)
-			}
-			respH, err := json.Marshal(a.ResponseHeaders)
-			if err != nil {
-				return fmt.Errorf("delivery %d: response headers: %w", c.DeliveryID, err)
+				return fmt.Errorf("delivery %d: %w", c.DeliveryID, err)
 			}
 			if _, err := insAttempt.ExecContext(ctx, c.DeliveryID, number, toMicros(a.StartedAt), string(reqH),
 				a.ResponseStatus, string(respH), []byte(a.ResponseBody), int64(a.Duration), a.Error); err != nil {
@@ -650,11 +634,8 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (*webhooks.Delivery, 
 			if err := rows.Scan(&a.Number, &started, &reqH, &a.ResponseStatus, &respH, &body, &dur, &a.Error); err != nil {
 				return err
 			}
-			if err := json.Unmarshal(reqH, &a.RequestHeaders); err != nil {
-				return fmt.Errorf("attempt %d: request headers: %w", a.Number, err)
-			}
-			if err := json.Unmarshal(respH, &a.ResponseHeaders); err != nil {
-				return fmt.Errorf("attempt %d: response headers: %w", a.Number, err)
+			if err := sqlshared.DecodeAttemptHeaders(&a, reqH, respH); err != nil {
+				return err
 			}
 			a.StartedAt = fromMicros(started)
 			a.ResponseBody = string(body)
@@ -676,11 +657,7 @@ func (s *Store) GetDelivery(ctx context.Context, id int64) (*webhooks.Delivery, 
 // those of p.WebhookID (0: all) with status p.Status ("": any) and ID below
 // p.Before (0: from the newest), at most p.Limit (default 20, at most 1000).
 func (s *Store) ListDeliveries(ctx context.Context, p webhooks.ListDeliveriesParams) ([]*webhooks.Delivery, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = DefaultListLimit
-	}
-	limit = min(limit, MaxListLimit)
+	limit := sqlshared.ListLimit(p.Limit, DefaultListLimit, MaxListLimit)
 	query, args := listDeliveriesQuery(p, limit)
 	rows, err := s.rq().QueryContext(ctx, query, args...)
 	if err != nil {

@@ -6,60 +6,22 @@ import (
 	"database/sql/driver"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/webhookkit/webhooks/internal/sqlshared"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // migrations returns the embedded migrations in version order. Each file is
 // named NNNN_description.sql; NNNN is its version.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := map[int]string{}
-	for _, e := range entries {
-		name := e.Name()
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive version and _", name)
-		}
-		if prev, dup := seen[v]; dup {
-			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, name, v)
-		}
-		seen[v] = name
-		b, err := migrationFiles.ReadFile("migrations/" + name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
+func migrations() ([]sqlshared.Migration, error) {
+	return sqlshared.Migrations(migrationFiles, "migrations")
 }
 
 // SchemaVersion is the highest migration version this package applies.
-func SchemaVersion() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].version
-}
+func SchemaVersion() int { return sqlshared.SchemaVersion(migrationFiles, "migrations") }
 
 // migrate applies the missing migrations in one BEGIN IMMEDIATE transaction,
 // so concurrent Opens (in one process or several) run them once: the
@@ -97,7 +59,7 @@ func rollbackConn(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
-func applyMigrations(ctx context.Context, q querier, ms []migration) error {
+func applyMigrations(ctx context.Context, q querier, ms []sqlshared.Migration) error {
 	if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhooks_schema_migrations (
     version    INTEGER PRIMARY KEY,
     applied_at INTEGER NOT NULL -- unix microseconds, UTC
@@ -124,15 +86,15 @@ func applyMigrations(ctx context.Context, q querier, ms []migration) error {
 		return err
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
-		if _, err := q.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+		if _, err := q.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
 		}
 		if _, err := q.ExecContext(ctx, `INSERT INTO webhooks_schema_migrations (version, applied_at) VALUES (?, ?)`,
-			m.version, toMicros(time.Now())); err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+			m.Version, toMicros(time.Now())); err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
 		}
 	}
 	return nil

@@ -3,13 +3,13 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/sqlshared"
 )
 
 const webhookCols = `id, company_id, name, description, url, events, custom_headers,
@@ -34,11 +34,8 @@ func scanWebhook(sc scanner) (*webhooks.Webhook, error) {
 		&w.DisabledReason, &created, &updated); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(events, &w.Events); err != nil {
-		return nil, fmt.Errorf("webhook %d: events: %w", w.ID, err)
-	}
-	if err := json.Unmarshal(headers, &w.CustomHeaders); err != nil {
-		return nil, fmt.Errorf("webhook %d: custom headers: %w", w.ID, err)
+	if err := sqlshared.DecodeWebhookConfig(&w, events, headers); err != nil {
+		return nil, err
 	}
 	w.CompanyID = intPtr(company)
 	w.Timeout = time.Duration(timeout)
@@ -47,17 +44,6 @@ func scanWebhook(sc scanner) (*webhooks.Webhook, error) {
 	w.CreatedAt = fromMicros(created)
 	w.UpdatedAt = fromMicros(updated)
 	return &w, nil
-}
-
-// webhookConfig encodes the JSON columns of w.
-func webhookConfig(w *webhooks.Webhook) (events, headers []byte, err error) {
-	if events, err = json.Marshal(w.Events); err != nil {
-		return nil, nil, fmt.Errorf("events: %w", err)
-	}
-	if headers, err = json.Marshal(w.CustomHeaders); err != nil {
-		return nil, nil, fmt.Errorf("custom headers: %w", err)
-	}
-	return events, headers, nil
 }
 
 func notFound(what string, id int64) error {
@@ -74,7 +60,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, maxPerCo
 	if w == nil {
 		return fmt.Errorf("sqlitestore: create webhook: nil webhook: %w", webhooks.ErrInvalid)
 	}
-	events, headers, err := webhookConfig(w)
+	events, headers, err := sqlshared.EncodeWebhookConfig(w)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: create webhook: %w", err)
 	}
@@ -140,7 +126,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	if w == nil {
 		return fmt.Errorf("sqlitestore: update webhook: nil webhook: %w", webhooks.ErrInvalid)
 	}
-	events, headers, err := webhookConfig(w)
+	events, headers, err := sqlshared.EncodeWebhookConfig(w)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: update webhook %d: %w", w.ID, err)
 	}
@@ -266,16 +252,7 @@ func (s *Store) MatchWebhooks(ctx context.Context, p webhooks.MatchParams) ([]*w
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: match webhooks: %w", err)
 	}
-	out := ws[:0]
-	for _, w := range ws {
-		if webhooks.MatchAny(w.Events, p.EventType) {
-			out = append(out, w)
-		}
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
+	return sqlshared.MatchingEvent(ws, p.EventType), nil
 }
 
 func (s *Store) queryWebhooks(ctx context.Context, q querier, query string, args ...any) ([]*webhooks.Webhook, error) {
