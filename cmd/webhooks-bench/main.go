@@ -278,6 +278,15 @@ func render(path string, stdin io.Reader, out io.Writer) error {
 	if err := json.NewDecoder(in).Decode(&rep); err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
+	for _, s := range rep.Stores {
+		if len(s.PerRun) > 1 { // recompute the medians from the runs
+			errs := slices.DeleteFunc(slices.Clone(s.Errors), func(e string) bool { return !strings.HasPrefix(e, "interrupted") })
+			s.Errors = nil
+			s.fill(s.PerRun)
+			s.Errors = append(s.Errors, errs...)
+		}
+	}
+	rep.Targets = targets(&rep)
 	writeTables(out, &rep)
 	return nil
 }

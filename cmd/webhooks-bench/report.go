@@ -104,36 +104,63 @@ func pick[T any](s *StoreReport, name string, runs []storeRun, get func(storeRun
 	return median(ok)
 }
 
-// median returns a copy of rs[0] whose numeric fields are the medians of
-// the fields over rs.
+// median returns a copy of rs[0] whose numeric fields, nested ones
+// included, are the medians of the fields over rs.
 func median[T any](rs []*T) *T {
 	out := new(T)
 	*out = *rs[0]
-	v := reflect.ValueOf(out).Elem()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.Float64:
-			vals := make([]float64, len(rs))
-			for j, r := range rs {
-				vals[j] = reflect.ValueOf(r).Elem().Field(i).Float()
-			}
-			slices.Sort(vals)
-			m := vals[len(vals)/2]
-			if len(vals)%2 == 0 {
-				m = (vals[len(vals)/2-1] + m) / 2
-			}
-			f.SetFloat(m)
-		case reflect.Int, reflect.Int64:
-			vals := make([]int64, len(rs))
-			for j, r := range rs {
-				vals[j] = reflect.ValueOf(r).Elem().Field(i).Int()
-			}
-			slices.Sort(vals)
-			f.SetInt(vals[(len(vals)-1)/2])
-		}
+	srcs := make([]reflect.Value, len(rs))
+	for i, r := range rs {
+		srcs[i] = reflect.ValueOf(r).Elem()
 	}
+	medianInto(reflect.ValueOf(out).Elem(), srcs)
 	return out
+}
+
+func medianInto(dst reflect.Value, srcs []reflect.Value) {
+	switch dst.Kind() {
+	case reflect.Float64:
+		vals := make([]float64, len(srcs))
+		for j, v := range srcs {
+			vals[j] = v.Float()
+		}
+		slices.Sort(vals)
+		m := vals[len(vals)/2]
+		if len(vals)%2 == 0 {
+			m = (vals[len(vals)/2-1] + m) / 2
+		}
+		dst.SetFloat(m)
+	case reflect.Int, reflect.Int64:
+		vals := make([]int64, len(srcs))
+		for j, v := range srcs {
+			vals[j] = v.Int()
+		}
+		slices.Sort(vals)
+		dst.SetInt(vals[(len(vals)-1)/2])
+	case reflect.Struct:
+		for i := range dst.NumField() {
+			fields := make([]reflect.Value, len(srcs))
+			for j, v := range srcs {
+				fields[j] = v.Field(i)
+			}
+			medianInto(dst.Field(i), fields)
+		}
+	case reflect.Pointer:
+		if dst.IsNil() || dst.Elem().Kind() != reflect.Struct {
+			return
+		}
+		elems := make([]reflect.Value, 0, len(srcs))
+		for _, v := range srcs {
+			if v.IsNil() {
+				return // not in every run: keep the first
+			}
+			elems = append(elems, v.Elem())
+		}
+		fresh := reflect.New(dst.Elem().Type())
+		fresh.Elem().Set(dst.Elem())
+		medianInto(fresh.Elem(), elems)
+		dst.Set(fresh)
+	}
 }
 
 // Target is one of issue 7's goals, judged on this run's figures.
