@@ -75,15 +75,25 @@ func (d *Dispatcher) reveal(clientID string, w *Webhook) *Webhook {
 
 // GetWebhook returns a webhook (with its secret; never show it to users).
 func (d *Dispatcher) GetWebhook(ctx context.Context, clientID string, id int64) (*Webhook, error) {
-	st, err := d.store(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	w, err := st.GetWebhook(ctx, id)
+	_, w, err := d.storedWebhook(ctx, clientID, id)
 	if err != nil {
 		return nil, err
 	}
 	return d.reveal(clientID, w), nil
+}
+
+// storedWebhook returns the client's store and a webhook as stored: its
+// secret still in stored form (see reveal).
+func (d *Dispatcher) storedWebhook(ctx context.Context, clientID string, id int64) (Store, *Webhook, error) {
+	st, err := d.store(ctx, clientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := st.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, w, nil
 }
 
 // ListWebhooks lists a client's webhooks, filtered by p.
@@ -102,11 +112,7 @@ func (d *Dispatcher) ListWebhooks(ctx context.Context, clientID string, p ListWe
 // UpdateWebhook applies the non-nil fields of in (company and secret are
 // ignored) and returns the updated webhook.
 func (d *Dispatcher) UpdateWebhook(ctx context.Context, clientID string, id int64, in WebhookInput) (*Webhook, error) {
-	st, err := d.store(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	w, err := st.GetWebhook(ctx, id)
+	st, w, err := d.storedWebhook(ctx, clientID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +194,7 @@ func (d *Dispatcher) RegenerateSecret(ctx context.Context, clientID string, id i
 	if grace < 0 || grace > MaxSecretGrace {
 		return nil, fmt.Errorf("%w: grace period %s must be between 0 and %s", ErrInvalid, grace, MaxSecretGrace)
 	}
-	st, err := d.store(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	w, err := st.GetWebhook(ctx, id)
+	st, w, err := d.storedWebhook(ctx, clientID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -253,11 +255,7 @@ func (d *Dispatcher) RetryDelivery(ctx context.Context, clientID string, id int6
 // attempt, no automatic retries; it counts toward the failure counter like
 // any attempt) and its delivery, with the attempt, is returned.
 func (d *Dispatcher) SendTest(ctx context.Context, clientID string, webhookID int64) (*Delivery, error) {
-	st, err := d.store(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	w, err := st.GetWebhook(ctx, webhookID)
+	st, w, err := d.storedWebhook(ctx, clientID, webhookID)
 	if err != nil {
 		return nil, err
 	}

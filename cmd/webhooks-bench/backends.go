@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/rediskeys"
 	"github.com/webhookkit/webhooks/store/memstore"
 	"github.com/webhookkit/webhooks/store/pgstore"
 	"github.com/webhookkit/webhooks/store/redisstore"
@@ -179,31 +180,8 @@ func (b *redisBackend) fresh(_ context.Context, log *slog.Logger) (webhooks.Stor
 	return st, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_ = deleteKeys(ctx, b.rdb, st.KeyPrefix())
+		_ = rediskeys.Delete(ctx, b.rdb, st.KeyPrefix())
 	}, nil
-}
-
-// deleteKeys deletes the keys under one prefix with SCAN and UNLINK, never
-// FLUSHDB: the Redis is shared.
-func deleteKeys(ctx context.Context, rdb *redis.Client, keyPrefix string) error {
-	iter := rdb.Scan(ctx, 0, keyPrefix+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
-	}
-	return nil
 }
 
 func (b *redisBackend) close() { _ = b.rdb.Close() }

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/rediskeys"
 	"github.com/webhookkit/webhooks/store/pgstore"
 	"github.com/webhookkit/webhooks/store/redisstore"
 	"github.com/webhookkit/webhooks/store/sqlitestore"
@@ -235,24 +236,7 @@ func deleteRedisKeys(url, prefix string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	iter := rdb.Scan(ctx, 0, st.KeyPrefix()+"*", 1000).Iterator()
-	var batch []string
-	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
-		if len(batch) == 500 {
-			if err := rdb.Unlink(ctx, batch...).Err(); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := iter.Err(); err != nil {
-		return err
-	}
-	if len(batch) > 0 {
-		return rdb.Unlink(ctx, batch...).Err()
-	}
-	return nil
+	return rediskeys.Delete(ctx, rdb, st.KeyPrefix())
 }
 
 // redisServer is a private redis-server with appendonly yes and
