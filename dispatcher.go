@@ -60,6 +60,14 @@ type Config struct {
 	// JanitorInterval is how often history past Retention is purged. Default 1 hour.
 	JanitorInterval time.Duration
 
+	// WebhookCacheTTL is how long the webhooks subscribed to an event type
+	// (per client and company) are reused by Emit before the store is asked
+	// again. Changes made through this Dispatcher take effect at once;
+	// changes made by another process sharing the store, or written to the
+	// store directly, within the TTL. Default 1 s; negative: ask the store
+	// on every Emit.
+	WebhookCacheTTL time.Duration
+
 	// Keyring, when set, encrypts webhook secrets at rest (AES-256-GCM bound
 	// to the client and webhook IDs): stores then hold only ciphertext.
 	// Default nil: stores hold secrets as given.
@@ -91,12 +99,16 @@ type Dispatcher struct {
 	ownsSend       bool
 	log            *slog.Logger
 	clients        sync.Map // client ID → Client, for payload names
+	matches        *matchCache
 	batchers       sync.Map // Store → *emitBatcher
 
 	mu      sync.Mutex
 	state   int // stateNew, stateRunning, stateStopped
 	lanes   map[laneKey]*lane
 	claimed int // claimed but not yet completed
+	// refetch: the latest fetch may have left due work behind for lack
+	// of room, so recorded outcomes (which free room) wake the fetch loop.
+	refetch bool
 	round   int // rotates the first client of each fetch cycle
 
 	wake    chan struct{}
@@ -157,6 +169,9 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.WebhookCacheTTL == 0 {
+		cfg.WebhookCacheTTL = time.Second
+	}
 	d := &Dispatcher{
 		cfg:     cfg,
 		stores:  cfg.Stores,
@@ -165,6 +180,7 @@ func New(cfg Config) (*Dispatcher, error) {
 		lanes:   make(map[laneKey]*lane),
 		wake:    make(chan struct{}, 1),
 		workers: make(chan struct{}, cfg.Workers),
+		matches: newMatchCache(cfg.WebhookCacheTTL),
 	}
 	if d.sender == nil {
 		d.sender, d.ownsSend = sender.New(nil), true
@@ -324,9 +340,14 @@ type laneKey struct {
 // MaxInFlightPerWebhook run at once, paced by the limiter. Lanes outlive
 // their queues so the limiter keeps its state; the janitor drops idle ones.
 type lane struct {
-	queue   []*job
-	active  int
-	limiter *rate.Limiter
+	queue  []*job
+	active int // lane goroutines
+	// held counts the lane's jobs, queued or being sent.
+	held int
+	// reserved counts deliveries of emits under way that will join the
+	// queue (see reserveDirect).
+	reserved int
+	limiter  *rate.Limiter
 	// disabled is set when the webhook was disabled while jobs were
 	// queued: they are given back rather than sent.
 	disabled bool

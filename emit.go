@@ -13,14 +13,21 @@ import (
 // ev.ID within a client: a repeat stores and sends nothing new, so callers
 // may retry it. An event nobody subscribes to is not stored.
 func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
-	st, item, err := d.prepare(ctx, &ev, nil)
+	st, item, hooks, err := d.prepare(ctx, &ev, nil)
 	if err != nil || item == nil {
 		return err
 	}
-	if err := d.batcher(ev.Client.ID).enqueue(ctx, st, *item); err != nil {
+	var stored func(EnqueueResult, error)
+	if r := d.reserveDirect(ev.Client.ID, hooks); r != nil {
+		item.Lease = d.cfg.Lease
+		stored = func(res EnqueueResult, err error) { d.dispatchDirect(r, st, item, res, err) }
+	}
+	if err := d.batcher(ev.Client.ID).enqueue(ctx, st, *item, stored); err != nil {
 		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
 	}
-	d.Wake()
+	if stored == nil {
+		d.Wake()
+	}
 	return nil
 }
 
@@ -35,7 +42,7 @@ func (d *Dispatcher) EmitTx(ctx context.Context, tx Tx, ev Event) error {
 	if tx == nil {
 		return fmt.Errorf("webhooks: EmitTx: nil transaction: %w", ErrTxUnsupported)
 	}
-	st, item, err := d.prepare(ctx, &ev, tx)
+	st, item, _, err := d.prepare(ctx, &ev, tx)
 	if err != nil || item == nil {
 		return err
 	}
@@ -46,14 +53,15 @@ func (d *Dispatcher) EmitTx(ctx context.Context, tx Tx, ev Event) error {
 }
 
 // prepare validates and completes ev, finds its webhooks and encodes it. It
-// returns a nil item when no webhook is subscribed. With tx, the store is
-// the client's store bound to tx.
-func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *EnqueueEvent, error) {
+// returns a nil item when no webhook is subscribed, and the subscribed
+// webhooks in the order of item.WebhookIDs. With tx, the store is the
+// client's store bound to tx.
+func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *EnqueueEvent, []*Webhook, error) {
 	if _, ok := d.cfg.Registry.Lookup(ev.Type); !ok {
 		if err := ValidateEventTypeName(ev.Type); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return nil, nil, fmt.Errorf("webhooks: emit: %w %q (register it in the Registry first)", ErrUnknownEventType, ev.Type)
+		return nil, nil, nil, fmt.Errorf("webhooks: emit: %w %q (register it in the Registry first)", ErrUnknownEventType, ev.Type)
 	}
 	if ev.Client.ID == "" {
 		if id, ok := ClientFromContext(ctx); ok {
@@ -62,15 +70,15 @@ func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *Enq
 	}
 	st, err := d.store(ctx, ev.Client.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if tx != nil {
 		ts, ok := st.(TxStore)
 		if !ok {
-			return nil, nil, fmt.Errorf("webhooks: EmitTx: client %q: %w", ev.Client.ID, ErrTxUnsupported)
+			return nil, nil, nil, fmt.Errorf("webhooks: EmitTx: client %q: %w", ev.Client.ID, ErrTxUnsupported)
 		}
 		if st, err = ts.WithTx(tx); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if ev.Client.Name == "" {
@@ -79,31 +87,31 @@ func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *Enq
 	if ev.ID == "" {
 		ev.ID = NewEventID()
 	} else if err := validateEventID(ev.ID); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if ev.Time.IsZero() {
 		ev.Time = d.now()
 	} else if y := ev.Time.UTC().Year(); y < 1 || y > 9999 {
-		return nil, nil, fmt.Errorf("%w: event time %s is outside years 1-9999", ErrInvalid, ev.Time)
+		return nil, nil, nil, fmt.Errorf("%w: event time %s is outside years 1-9999", ErrInvalid, ev.Time)
 	}
 	ev.Time = ev.Time.UTC()
 	frozen, err := freezeEvent(ev)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if frozen, err = d.fitPayload(frozen); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	hooks, err := st.MatchWebhooks(ctx, MatchParams{CompanyID: companyID(ev.Company), EventType: ev.Type})
+	hooks, err := d.matches.match(ctx, st, ev.Client.ID, MatchParams{CompanyID: companyID(ev.Company), EventType: ev.Type})
 	if err != nil {
-		return nil, nil, fmt.Errorf("webhooks: emit %s: matching webhooks: %w", ev.Type, err)
+		return nil, nil, nil, fmt.Errorf("webhooks: emit %s: matching webhooks: %w", ev.Type, err)
 	}
 	if len(hooks) == 0 {
-		return st, nil, nil
+		return st, nil, nil, nil
 	}
 	payload, err := MarshalEvent(frozen)
 	if err != nil {
-		return nil, nil, fmt.Errorf("webhooks: emit %s: %w", ev.Type, err)
+		return nil, nil, nil, fmt.Errorf("webhooks: emit %s: %w", ev.Type, err)
 	}
 	item := &EnqueueEvent{
 		EventID:   ev.ID,
@@ -115,7 +123,7 @@ func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *Enq
 	for _, w := range hooks {
 		item.WebhookIDs = append(item.WebhookIDs, w.ID)
 	}
-	return st, item, nil
+	return st, item, hooks, nil
 }
 
 // fitPayload applies Limits.MaxPayloadBytes to the largest body the envelope

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -20,7 +21,12 @@ type emitBatcher struct {
 
 type emitRequest struct {
 	item EnqueueEvent
-	done chan error
+	// stored, when set, is called by the writing goroutine with the item's
+	// result (or the write's error) before the caller is told: it hands
+	// deliveries leased at enqueue to the lanes even if the caller's
+	// context ended meanwhile.
+	stored func(EnqueueResult, error)
+	done   chan error
 }
 
 const (
@@ -46,8 +52,8 @@ func (d *Dispatcher) batcher(clientID string) *emitBatcher {
 // drain, so no caller waits for more than its own write. If ctx ends first
 // enqueue returns ctx.Err(), and the event may still be stored (Emit is
 // idempotent, so retrying is safe).
-func (b *emitBatcher) enqueue(ctx context.Context, st Store, item EnqueueEvent) error {
-	req := &emitRequest{item: item, done: make(chan error, 1)}
+func (b *emitBatcher) enqueue(ctx context.Context, st Store, item EnqueueEvent, stored func(EnqueueResult, error)) error {
+	req := &emitRequest{item: item, stored: stored, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.pending = append(b.pending, req)
 	if !b.flushing {
@@ -80,9 +86,19 @@ func (b *emitBatcher) flushOnce(st Store) {
 		items[i] = r.item
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), emitWriteTimeout)
-	_, err := st.Enqueue(ctx, items)
+	res, err := st.Enqueue(ctx, items)
 	cancel()
-	for _, r := range batch {
+	if err == nil && len(res) != len(items) {
+		err = fmt.Errorf("webhooks: store returned %d enqueue results for %d events", len(res), len(items))
+	}
+	for i, r := range batch {
+		if r.stored != nil {
+			var ri EnqueueResult
+			if err == nil {
+				ri = res[i]
+			}
+			r.stored(ri, err)
+		}
 		r.done <- err
 	}
 }

@@ -16,6 +16,7 @@ import (
 // not shown again. Errors: *ValidationError (ErrInvalid) naming every bad
 // field, ErrWebhookLimit, ErrUnknownClient.
 func (d *Dispatcher) CreateWebhook(ctx context.Context, clientID string, in WebhookInput) (*Webhook, error) {
+	defer d.matches.forget(clientID) // after the write: a concurrent Emit must not re-cache the old state
 	st, err := d.store(ctx, clientID)
 	if err != nil {
 		return nil, err
@@ -52,6 +53,7 @@ func (d *Dispatcher) CreateWebhook(ctx context.Context, clientID string, in Webh
 
 // storeSecrets seals a secret set for the webhook and stores it.
 func (d *Dispatcher) storeSecrets(ctx context.Context, st Store, clientID string, id int64, set secretSet) error {
+	defer d.matches.forget(clientID) // after the write: a concurrent Emit must not re-cache the old state
 	material, err := d.cfg.Keyring.seal(set, clientID, id)
 	if err != nil {
 		return fmt.Errorf("webhooks: sealing secret: %w", err)
@@ -112,6 +114,7 @@ func (d *Dispatcher) ListWebhooks(ctx context.Context, clientID string, p ListWe
 // UpdateWebhook applies the non-nil fields of in (company and secret are
 // ignored) and returns the updated webhook.
 func (d *Dispatcher) UpdateWebhook(ctx context.Context, clientID string, id int64, in WebhookInput) (*Webhook, error) {
+	defer d.matches.forget(clientID) // after the write: a concurrent Emit must not re-cache the old state
 	st, w, err := d.storedWebhook(ctx, clientID, id)
 	if err != nil {
 		return nil, err
@@ -141,6 +144,7 @@ func (d *Dispatcher) UpdateWebhook(ctx context.Context, clientID string, id int6
 
 // DeleteWebhook removes a webhook and its delivery history.
 func (d *Dispatcher) DeleteWebhook(ctx context.Context, clientID string, id int64) error {
+	defer d.matches.forget(clientID) // after the write: a concurrent Emit must not re-cache the old state
 	st, err := d.store(ctx, clientID)
 	if err != nil {
 		return err
@@ -165,6 +169,7 @@ func (d *Dispatcher) DisableWebhook(ctx context.Context, clientID string, id int
 }
 
 func (d *Dispatcher) setActive(ctx context.Context, clientID string, id int64, active bool, reason string) (*Webhook, error) {
+	defer d.matches.forget(clientID) // after the write: a concurrent Emit must not re-cache the old state
 	st, err := d.store(ctx, clientID)
 	if err != nil {
 		return nil, err
@@ -291,7 +296,7 @@ func (d *Dispatcher) SendTest(ctx context.Context, clientID string, webhookID in
 		Delivery: Delivery{ID: ref.ID, EventID: ping.ID, EventType: PingEventType, WebhookID: w.ID, CompanyID: w.CompanyID, Status: StatusPending},
 		Token:    ref.Token, LeaseUntil: now.Add(lease), Webhook: w, Payload: payload,
 	}
-	attempt, status := d.attempt(ctx, clientID, cd, now)
+	attempt, status := d.attempt(ctx, clientID, cd, ping, now)
 	next, at, disable := d.cfg.Retry.outcome(status, attempt.ResponseHeaders, 1, 0, d.now())
 	if _, err := st.Complete(ctx, []Completion{{
 		DeliveryID: ref.ID, Token: ref.Token, Attempt: attempt, Status: next, NextAttemptAt: at,

@@ -23,6 +23,9 @@ type job struct {
 	client string
 	store  Store
 	claim  *ClaimedDelivery
+	// event is claim.Payload decoded, shared by the event's jobs of one
+	// claim or emit; nil: decode it when sending.
+	event *Event
 }
 
 // result is a job's outcome: a completion to record; or release, to give
@@ -84,7 +87,7 @@ func (d *Dispatcher) fetchOnce() bool {
 	d.round++
 	d.mu.Unlock()
 	share := min(d.cfg.ClaimBatch, max(1, free/len(clients)))
-	more := false
+	more, starved := false, false
 	for i := range clients {
 		limit := min(share, free)
 		if limit <= 0 {
@@ -96,9 +99,10 @@ func (d *Dispatcher) fetchOnce() bool {
 			d.log.Error("webhooks: resolving store", "client", c.ID, "err", err)
 			continue
 		}
+		excluded := d.saturated(c.ID)
 		claims, err := st.Claim(ctx, ClaimParams{
 			Now: d.now(), Limit: limit, Lease: d.cfg.Lease,
-			ExcludeWebhooks: d.saturated(c.ID), MaxPerWebhook: d.cfg.MaxInFlightPerWebhook,
+			ExcludeWebhooks: excluded, MaxPerWebhook: d.cfg.MaxInFlightPerWebhook,
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -108,10 +112,22 @@ func (d *Dispatcher) fetchOnce() bool {
 		}
 		free -= len(claims)
 		more = more || len(claims) == limit
+		events := make(map[string]*Event, len(claims))
 		for _, cd := range claims {
-			d.enqueueJob(&job{client: c.ID, store: st, claim: cd})
+			ev, ok := events[cd.Delivery.EventID]
+			if !ok {
+				ev, _ = UnmarshalEvent(cd.Payload) // an error is recorded when sending
+				events[cd.Delivery.EventID] = ev
+			}
+			d.enqueueJob(&job{client: c.ID, store: st, claim: cd, event: ev})
+		}
+		if len(claims) > 0 || limit < share || len(excluded) > 0 {
+			starved = true // more may be due once lanes drain
 		}
 	}
+	d.mu.Lock()
+	d.refetch = starved || free <= 0
+	d.mu.Unlock()
 	return more && free > 0
 }
 
@@ -178,27 +194,39 @@ func (d *Dispatcher) saturated(client string) []int64 {
 func (d *Dispatcher) enqueueJob(j *job) {
 	key := laneKey{j.client, j.claim.Webhook.ID}
 	d.mu.Lock()
-	d.claimed++
+	l := d.laneFor(key)
+	if l.held+l.reserved >= 3*d.cfg.MaxInFlightPerWebhook {
+		d.claimed++
+		d.mu.Unlock() // completeLoop takes it in flush
+		d.results <- result{job: j, release: true}
+		return
+	}
+	d.queueLocked(l, j)
+	d.mu.Unlock()
+}
+
+// laneFor returns the webhook's lane, creating it. d.mu is held.
+func (d *Dispatcher) laneFor(key laneKey) *lane {
 	l := d.lanes[key]
 	if l == nil {
 		burst := max(1, int(d.cfg.RateLimit))
 		l = &lane{limiter: rate.NewLimiter(rate.Limit(d.cfg.RateLimit), burst)}
 		d.lanes[key] = l
 	}
+	return l
+}
+
+// queueLocked adds a claimed job to its lane, counting it as claimed, and
+// starts a lane goroutine while the lane is below its in-flight cap. d.mu
+// is held.
+func (d *Dispatcher) queueLocked(l *lane, j *job) {
+	d.claimed++
+	l.held++
 	l.disabled = false // claimed, so the webhook is active again
-	if len(l.queue)+l.active >= 3*d.cfg.MaxInFlightPerWebhook {
-		d.mu.Unlock()
-		d.results <- result{job: j, release: true}
-		return
-	}
 	l.queue = append(l.queue, j)
-	start := l.active < d.cfg.MaxInFlightPerWebhook
-	if start {
+	if l.active < d.cfg.MaxInFlightPerWebhook {
 		l.active++
 		d.sends.Add(1)
-	}
-	d.mu.Unlock()
-	if start {
 		go d.runLane(l)
 	}
 }
@@ -221,24 +249,29 @@ func (d *Dispatcher) runLane(l *lane) {
 		disabled := l.disabled
 		d.mu.Unlock()
 
-		if disabled || d.waitCtx.Err() != nil {
-			d.results <- result{job: j, release: true}
-			continue
-		}
-		if err := l.limiter.Wait(d.waitCtx); err != nil {
-			d.results <- result{job: j, release: true}
-			continue
-		}
-		select {
-		case d.workers <- struct{}{}:
-		case <-d.waitCtx.Done():
-			d.results <- result{job: j, release: true}
-			continue
-		}
-		r := d.send(d.runCtx, j)
-		<-d.workers
-		d.results <- r
+		d.results <- d.sendInLane(l, j, disabled)
+		d.mu.Lock()
+		l.held--
+		d.mu.Unlock()
 	}
+}
+
+// sendInLane paces, sends and returns j's outcome, or gives j back when
+// the webhook was disabled or Stop began.
+func (d *Dispatcher) sendInLane(l *lane, j *job, disabled bool) result {
+	if disabled || d.waitCtx.Err() != nil {
+		return result{job: j, release: true}
+	}
+	if err := l.limiter.Wait(d.waitCtx); err != nil {
+		return result{job: j, release: true}
+	}
+	select {
+	case d.workers <- struct{}{}:
+	case <-d.waitCtx.Done():
+		return result{job: j, release: true}
+	}
+	defer func() { <-d.workers }()
+	return d.send(d.runCtx, j)
 }
 
 // disableLane stops sending a webhook's queued jobs after it was disabled.
@@ -257,7 +290,7 @@ func (d *Dispatcher) pruneLanes() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for k, l := range d.lanes {
-		if l.active == 0 && len(l.queue) == 0 && l.limiter.TokensAt(now) >= float64(l.limiter.Burst()) {
+		if l.active == 0 && l.held == 0 && l.reserved == 0 && l.limiter.TokensAt(now) >= float64(l.limiter.Burst()) {
 			delete(d.lanes, k)
 		}
 	}
@@ -279,7 +312,7 @@ func (d *Dispatcher) send(ctx context.Context, j *job) result {
 		short.Timeout = left
 		cd = &ClaimedDelivery{Delivery: cd.Delivery, Token: cd.Token, LeaseUntil: cd.LeaseUntil, Webhook: &short, Payload: cd.Payload}
 	}
-	attempt, status := d.attempt(ctx, j.client, cd, now)
+	attempt, status := d.attempt(ctx, j.client, cd, j.event, now)
 	if ctx.Err() != nil && status == 0 {
 		return result{job: j, skip: true} // stopped mid-request: not the endpoint's fault
 	}
@@ -296,7 +329,7 @@ func (d *Dispatcher) send(ctx context.Context, j *job) result {
 
 // attempt builds, signs and sends the request. It returns the recorded
 // attempt and the HTTP status (0 when no response arrived).
-func (d *Dispatcher) attempt(ctx context.Context, client string, cd *ClaimedDelivery, now time.Time) (Attempt, int) {
+func (d *Dispatcher) attempt(ctx context.Context, client string, cd *ClaimedDelivery, ev *Event, now time.Time) (Attempt, int) {
 	w := cd.Webhook
 	a := Attempt{StartedAt: now}
 	secrets, err := d.cfg.Keyring.open(w.Secret, client, w.ID)
@@ -304,10 +337,12 @@ func (d *Dispatcher) attempt(ctx context.Context, client string, cd *ClaimedDeli
 		a.Error = err.Error()
 		return a, 0
 	}
-	ev, err := UnmarshalEvent(cd.Payload)
-	if err != nil {
-		a.Error = err.Error()
-		return a, 0
+	if ev == nil {
+		var err error
+		if ev, err = UnmarshalEvent(cd.Payload); err != nil {
+			a.Error = err.Error()
+			return a, 0
+		}
 	}
 	body, err := d.cfg.Envelope.Marshal(ev, w.ID)
 	if err != nil {
@@ -411,6 +446,7 @@ func (d *Dispatcher) flush(batch []result) {
 	}
 	groups := map[string]*group{}
 	var order []string
+	released := false
 	for _, r := range batch {
 		if r.skip {
 			continue
@@ -422,6 +458,7 @@ func (d *Dispatcher) flush(batch []result) {
 			order = append(order, r.job.client)
 		}
 		if r.release {
+			released = true
 			g.releases = append(g.releases, ClaimRef{DeliveryID: r.job.claim.Delivery.ID, Token: r.job.claim.Token})
 		} else {
 			g.completions = append(g.completions, r.completion)
@@ -443,8 +480,11 @@ func (d *Dispatcher) flush(batch []result) {
 	}
 	d.mu.Lock()
 	d.claimed -= len(batch)
+	refetch := d.refetch
 	d.mu.Unlock()
-	d.Wake()
+	if refetch || released {
+		d.Wake() // capacity came back for work Claim left behind
+	}
 }
 
 // complete records outcomes, retrying store errors briefly: an outcome that
@@ -458,6 +498,9 @@ func (d *Dispatcher) complete(client string, st Store, cs []Completion) {
 		if err == nil {
 			for _, id := range res.Stale {
 				d.log.Warn("webhooks: outcome discarded, the delivery was claimed again after its lease lapsed or was purged", "client", client, "delivery", id)
+			}
+			if len(res.Disabled) > 0 {
+				d.matches.forget(client)
 			}
 			for _, w := range res.Disabled {
 				d.disableLane(client, w.ID)

@@ -45,9 +45,9 @@ type Store struct {
 	webhooks   map[int64]*webhooks.Webhook
 	events     map[string]*event
 	deliveries map[int64]*delivery
-	// open holds the PENDING and RETRYING deliveries, the only ones Claim
-	// looks at, so finished history does not slow claiming down.
-	open map[int64]*delivery
+	// queue indexes the PENDING and RETRYING deliveries for Claim, so
+	// finished history and far-off retries do not slow claiming down.
+	queue queue
 }
 
 // event is a stored event, kept for idempotency and for the payload.
@@ -72,6 +72,13 @@ type delivery struct {
 	held bool
 	// leaseUntil is when the current claim lapses; meaningful while held.
 	leaseUntil time.Time
+	// readyAt and leaseAt are the delivery's positions in the queue's
+	// heaps, -1 when not in them.
+	readyAt, leaseAt int
+}
+
+func newDelivery(d webhooks.Delivery) *delivery {
+	return &delivery{d: d, readyAt: -1, leaseAt: -1}
 }
 
 var _ webhooks.Store = (*Store)(nil)
@@ -83,7 +90,7 @@ func New() *Store {
 		webhooks:   make(map[int64]*webhooks.Webhook),
 		events:     make(map[string]*event),
 		deliveries: make(map[int64]*delivery),
-		open:       make(map[int64]*delivery),
+		queue:      newQueue(),
 	}
 }
 
@@ -343,7 +350,7 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 				continue // deleted meanwhile: no delivery
 			}
 			s.lastDeliveryID++
-			d := &delivery{d: webhooks.Delivery{
+			d := newDelivery(webhooks.Delivery{
 				ID:            s.lastDeliveryID,
 				EventID:       ev.EventID,
 				EventType:     ev.EventType,
@@ -353,16 +360,18 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 				NextAttemptAt: created,
 				CreatedAt:     created,
 				UpdatedAt:     created,
-			}}
+			})
 			res := webhooks.EnqueuedDelivery{ID: d.d.ID, WebhookID: wid}
 			if ev.Lease > 0 {
 				d.token = 1
 				d.held = true
 				d.leaseUntil = created.Add(ev.Lease)
 				res.Token = d.token
+				s.queue.leased(d)
+			} else {
+				s.queue.makeReady(d)
 			}
 			s.deliveries[d.d.ID] = d
-			s.open[d.d.ID] = d
 			stored.deliveries++
 			out[i].Deliveries = append(out[i].Deliveries, res)
 		}
@@ -398,28 +407,17 @@ func (s *Store) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var due []*delivery
-	for _, d := range s.open {
-		if d.d.NextAttemptAt.After(now) {
-			continue
-		}
-		if d.held && d.leaseUntil.After(now) {
-			continue
-		}
-		if excluded[d.d.WebhookID] {
-			continue
-		}
-		if w, ok := s.webhooks[d.d.WebhookID]; !ok || !w.IsActive {
-			continue
-		}
-		due = append(due, d)
-	}
-	due = oldestDue(due, p.Limit, p.MaxPerWebhook)
+	s.queue.lapse(now)
+	due := s.queue.take(now, p.Limit, p.MaxPerWebhook, func(id int64) bool {
+		w, ok := s.webhooks[id]
+		return excluded[id] || !ok || !w.IsActive
+	})
 	out := make([]*webhooks.ClaimedDelivery, 0, len(due))
 	for _, d := range due {
 		d.token++
 		d.held = true
 		d.leaseUntil = now.Add(p.Lease)
+		s.queue.leased(d)
 		var payload []byte
 		if ev, ok := s.events[d.d.EventID]; ok {
 			payload = copyBytes(ev.payload)
@@ -477,12 +475,11 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 		a.Number = d.d.AttemptCount + 1
 		d.attempts = append(d.attempts, a)
 		d.d.Status = c.Status
-		if c.Status != webhooks.StatusRetrying {
-			delete(s.open, d.d.ID)
-		}
 		d.d.AttemptCount++
+		s.queue.settled(d)
 		if c.Status == webhooks.StatusRetrying {
 			d.d.NextAttemptAt = c.NextAttemptAt.UTC()
+			s.queue.makeReady(d)
 		}
 		d.d.ResponseStatus = a.ResponseStatus
 		d.d.ErrorMessage = a.Error
@@ -529,6 +526,8 @@ func (s *Store) Release(ctx context.Context, claims []webhooks.ClaimRef) error {
 		if d, ok := s.deliveries[c.DeliveryID]; ok && d.held && d.token == c.Token {
 			d.held = false
 			d.leaseUntil = time.Time{}
+			s.queue.settled(d)
+			s.queue.makeReady(d)
 		}
 	}
 	return nil
@@ -613,9 +612,11 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64, now time.Time) erro
 	}
 	now = now.UTC()
 	d.d.Status = webhooks.StatusRetrying
-	s.open[id] = d
 	d.d.NextAttemptAt = now
 	d.d.UpdatedAt = now
+	if !d.held || d.leaseAt < 0 { // not under a live claim: due now
+		s.queue.makeReady(d)
+	}
 	return nil
 }
 
@@ -658,7 +659,7 @@ func (s *Store) webhook(id int64) (*webhooks.Webhook, error) {
 // holds s.mu.
 func (s *Store) dropDelivery(id int64, d *delivery) {
 	delete(s.deliveries, id)
-	delete(s.open, id)
+	s.queue.settled(d)
 	if ev, ok := s.events[d.d.EventID]; ok {
 		ev.deliveries--
 	}
@@ -734,108 +735,4 @@ func copyBytes(b []byte) []byte {
 		return nil
 	}
 	return append([]byte{}, b...)
-}
-
-// dueBefore orders deliveries oldest due first, then by ID.
-func dueBefore(a, b *delivery) bool {
-	if !a.d.NextAttemptAt.Equal(b.d.NextAttemptAt) {
-		return a.d.NextAttemptAt.Before(b.d.NextAttemptAt)
-	}
-	return a.d.ID < b.d.ID
-}
-
-// oldestDue returns, in order, the limit oldest-due deliveries of due, at
-// most perWebhook of one webhook when perWebhook > 0 (the oldest of each).
-// It never sorts the whole set: without a cap one bounded heap keeps the
-// best limit so far; with a cap each webhook gets a bounded heap of its best
-// min(perWebhook, limit), and a last bounded heap merges those. That is
-// O(n log k) for n due deliveries and heaps of at most k.
-func oldestDue(due []*delivery, limit, perWebhook int) []*delivery {
-	if perWebhook <= 0 || perWebhook >= limit {
-		return bestDue(due, limit)
-	}
-	byWebhook := map[int64]*dueHeap{}
-	for _, d := range due {
-		h := byWebhook[d.d.WebhookID]
-		if h == nil {
-			h = &dueHeap{limit: perWebhook}
-			byWebhook[d.d.WebhookID] = h
-		}
-		h.offer(d)
-	}
-	if len(byWebhook) == 1 { // one webhook: its heap is the answer
-		for _, h := range byWebhook {
-			return h.sorted()
-		}
-	}
-	merged := &dueHeap{limit: limit}
-	for _, h := range byWebhook {
-		for _, d := range h.items {
-			merged.offer(d)
-		}
-	}
-	return merged.sorted()
-}
-
-// bestDue returns the limit oldest-due deliveries of due, in order.
-func bestDue(due []*delivery, limit int) []*delivery {
-	if len(due) <= limit {
-		sort.Slice(due, func(i, j int) bool { return dueBefore(due[i], due[j]) })
-		return due
-	}
-	h := &dueHeap{limit: limit, items: make([]*delivery, 0, limit)}
-	for _, d := range due {
-		h.offer(d)
-	}
-	return h.sorted()
-}
-
-// dueHeap keeps the limit oldest-due deliveries offered to it: a max-heap
-// whose root, items[0], is the latest due kept, the first to go when a
-// better one comes.
-type dueHeap struct {
-	limit int
-	items []*delivery
-}
-
-// offer keeps d if it is among the limit oldest due seen so far.
-func (h *dueHeap) offer(d *delivery) {
-	switch {
-	case len(h.items) < h.limit:
-		h.items = append(h.items, d)
-		for i := len(h.items) - 1; i > 0; {
-			parent := (i - 1) / 2
-			if !dueBefore(h.items[parent], h.items[i]) {
-				break
-			}
-			h.items[i], h.items[parent] = h.items[parent], h.items[i]
-			i = parent
-		}
-	case dueBefore(d, h.items[0]):
-		h.items[0] = d
-		h.down(0)
-	}
-}
-
-func (h *dueHeap) down(i int) {
-	for {
-		l, worst := 2*i+1, i
-		if l < len(h.items) && dueBefore(h.items[worst], h.items[l]) {
-			worst = l
-		}
-		if r := l + 1; r < len(h.items) && dueBefore(h.items[worst], h.items[r]) {
-			worst = r
-		}
-		if worst == i {
-			return
-		}
-		h.items[i], h.items[worst] = h.items[worst], h.items[i]
-		i = worst
-	}
-}
-
-// sorted returns the kept deliveries oldest due first (reordering items).
-func (h *dueHeap) sorted() []*delivery {
-	sort.Slice(h.items, func(i, j int) bool { return dueBefore(h.items[i], h.items[j]) })
-	return h.items
 }

@@ -79,8 +79,9 @@ func (tl *tally) duplicates() (byID, byPair int) {
 	return byID, byPair
 }
 
-// trackingStore records the claims its dispatcher holds: claimed and not
-// yet completed or released by it.
+// trackingStore records the claims its dispatcher holds: claimed (or
+// leased to it at enqueue, Emit's direct dispatch) and not yet completed or
+// released by it.
 type trackingStore struct {
 	*redisstore.Store
 	mu      sync.Mutex
@@ -101,6 +102,22 @@ func (s *trackingStore) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*w
 		s.holding[c.Delivery.ID] = c
 	}
 	return cl, err
+}
+
+func (s *trackingStore) Enqueue(ctx context.Context, evs []webhooks.EnqueueEvent) ([]webhooks.EnqueueResult, error) {
+	res, err := s.Store.Enqueue(ctx, evs)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range res {
+		for _, d := range r.Deliveries {
+			if d.Token != 0 {
+				s.claims++
+				s.holding[d.ID] = &webhooks.ClaimedDelivery{Delivery: webhooks.Delivery{ID: d.ID, WebhookID: d.WebhookID},
+					Token: d.Token, LeaseUntil: evs[i].CreatedAt.Add(evs[i].Lease)}
+			}
+		}
+	}
+	return res, err
 }
 
 func (s *trackingStore) Complete(ctx context.Context, cs []webhooks.Completion) (webhooks.CompleteResult, error) {

@@ -27,6 +27,37 @@ const (
 	PurgeBatch = 1000
 )
 
+// The statements of the store's write transactions, prepared once (see
+// stmtCache).
+const (
+	enqueueEventSQL = `INSERT INTO webhooks_events
+	(event_id, event_type, company_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
+	ON CONFLICT (event_id) DO NOTHING RETURNING id`
+	enqueueDeliverySQL = `INSERT INTO webhooks_deliveries
+	(event_pk, webhook_id, status, attempt_count, next_attempt_at, lease_until, token, created_at, updated_at)
+	SELECT ?, id, 'PENDING', 0, ?, ?, ?, ?, ? FROM webhooks_endpoints WHERE id = ?
+	RETURNING id`
+	completeDeliverySQL = `UPDATE webhooks_deliveries SET status = ?, attempt_count = attempt_count + 1,
+	next_attempt_at = coalesce(?, next_attempt_at), lease_until = NULL, response_status = ?,
+	error_message = ?, duration_ns = ?, updated_at = ?
+	WHERE id = ? AND token = ? AND lease_until IS NOT NULL
+	RETURNING webhook_id, attempt_count`
+	insertAttemptSQL = `INSERT INTO webhooks_attempts (delivery_id, number, started_at,
+	request_headers, response_status, response_headers, response_body, duration_ns, error)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	resetFailuresSQL = `UPDATE webhooks_endpoints SET consecutive_failures = 0
+	WHERE id = ? AND consecutive_failures <> 0`
+	countFailureSQL = `UPDATE webhooks_endpoints SET consecutive_failures = consecutive_failures + 1
+	WHERE id = ? RETURNING consecutive_failures, auto_disable_after_failures`
+	autoDisableSQL = `UPDATE webhooks_endpoints SET is_active = 0, disabled_reason = ?, updated_at = ?
+	WHERE id = ? AND is_active = 1`
+	releaseSQL = `UPDATE webhooks_deliveries SET lease_until = NULL
+	WHERE id = ? AND token = ? AND lease_until IS NOT NULL`
+)
+
+// writeStatements are prepared when the store opens.
+var writeStatements = []string{enqueueEventSQL, enqueueDeliverySQL, completeDeliverySQL, insertAttemptSQL, resetFailuresSQL, countFailureSQL, autoDisableSQL, releaseSQL}
+
 // Enqueue stores each event once (its payload included) and one PENDING
 // delivery, due at CreatedAt (the current time when zero), per listed
 // webhook that still exists; a webhook listed twice gets one delivery. An
@@ -48,17 +79,12 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 	var results []webhooks.EnqueueResult
 	err := s.inWriteTx(ctx, func(q querier) error {
 		results = make([]webhooks.EnqueueResult, len(events))
-		insEvent, err := q.PrepareContext(ctx, `INSERT INTO webhooks_events
-	(event_id, event_type, company_id, payload, created_at) VALUES (?, ?, ?, ?, ?)
-	ON CONFLICT (event_id) DO NOTHING RETURNING id`)
+		insEvent, err := s.prepare(ctx, q, enqueueEventSQL)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = insEvent.Close() }()
-		insDelivery, err := q.PrepareContext(ctx, `INSERT INTO webhooks_deliveries
-	(event_pk, webhook_id, status, attempt_count, next_attempt_at, lease_until, token, created_at, updated_at)
-	SELECT ?, id, 'PENDING', 0, ?, ?, ?, ?, ? FROM webhooks_endpoints WHERE id = ?
-	RETURNING id`)
+		insDelivery, err := s.prepare(ctx, q, enqueueDeliverySQL)
 		if err != nil {
 			return err
 		}
@@ -478,42 +504,34 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 			}
 		}()
 		prep := func(query string) (*sql.Stmt, error) {
-			st, err := q.PrepareContext(ctx, query)
+			st, err := s.prepare(ctx, q, query)
 			if err == nil {
 				stmts = append(stmts, st)
 			}
 			return st, err
 		}
-		update, err := prep(`UPDATE webhooks_deliveries SET status = ?, attempt_count = attempt_count + 1,
-	next_attempt_at = coalesce(?, next_attempt_at), lease_until = NULL, response_status = ?,
-	error_message = ?, duration_ns = ?, updated_at = ?
-	WHERE id = ? AND token = ? AND lease_until IS NOT NULL
-	RETURNING webhook_id, attempt_count`)
+		update, err := prep(completeDeliverySQL)
 		if err != nil {
 			return err
 		}
-		insAttempt, err := prep(`INSERT INTO webhooks_attempts (delivery_id, number, started_at,
-	request_headers, response_status, response_headers, response_body, duration_ns, error)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		insAttempt, err := prep(insertAttemptSQL)
 		if err != nil {
 			return err
 		}
-		healthy, err := prep(`UPDATE webhooks_endpoints SET consecutive_failures = 0
-	WHERE id = ? AND consecutive_failures <> 0`)
+		healthy, err := prep(resetFailuresSQL)
 		if err != nil {
 			return err
 		}
-		failed, err := prep(`UPDATE webhooks_endpoints SET consecutive_failures = consecutive_failures + 1
-	WHERE id = ? RETURNING consecutive_failures, auto_disable_after_failures`)
+		failed, err := prep(countFailureSQL)
 		if err != nil {
 			return err
 		}
-		disable, err := prep(`UPDATE webhooks_endpoints SET is_active = 0, disabled_reason = ?, updated_at = ?
-	WHERE id = ? AND is_active = 1`)
+		disable, err := prep(autoDisableSQL)
 		if err != nil {
 			return err
 		}
 
+		reset := map[int64]bool{} // webhooks whose failure counter this batch already reset
 		for i := range cs {
 			c := &cs[i]
 			at := c.Now
@@ -546,10 +564,14 @@ func (s *Store) Complete(ctx context.Context, cs []webhooks.Completion) (webhook
 
 			reason := c.DisableWebhook
 			if c.Status == webhooks.StatusSuccess {
-				if _, err := healthy.ExecContext(ctx, webhookID); err != nil {
-					return fmt.Errorf("webhook %d: %w", webhookID, err)
+				if !reset[webhookID] { // a second reset in one batch would change nothing
+					if _, err := healthy.ExecContext(ctx, webhookID); err != nil {
+						return fmt.Errorf("webhook %d: %w", webhookID, err)
+					}
+					reset[webhookID] = true
 				}
 			} else {
+				delete(reset, webhookID)
 				var failures, threshold int
 				switch err := failed.QueryRowContext(ctx, webhookID).Scan(&failures, &threshold); {
 				case errors.Is(err, sql.ErrNoRows): // webhook gone: its deliveries went with it
@@ -587,8 +609,7 @@ func (s *Store) Release(ctx context.Context, claims []webhooks.ClaimRef) error {
 		return nil
 	}
 	err := s.inWriteTx(ctx, func(q querier) error {
-		st, err := q.PrepareContext(ctx, `UPDATE webhooks_deliveries SET lease_until = NULL
-	WHERE id = ? AND token = ? AND lease_until IS NOT NULL`)
+		st, err := s.prepare(ctx, q, releaseSQL)
 		if err != nil {
 			return err
 		}

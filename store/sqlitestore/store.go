@@ -86,6 +86,8 @@ type Store struct {
 	r     *sql.DB // reads; Open: a pool of query-only connections
 	owned bool    // Close closes w and r (Open); New leaves the host's DB alone
 	tx    *sql.Tx // set in a WithTx view: every statement runs on it
+	// stmts caches the write transactions' statements; shared by views.
+	stmts *stmtCache
 }
 
 var _ webhooks.TxStore = (*Store)(nil)
@@ -145,7 +147,13 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	return &Store{w: w, r: r, owned: true}, nil
+	stmts, err := newStmtCache(ctx, w, writeStatements)
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	return &Store{w: w, r: r, owned: true, stmts: stmts}, nil
 }
 
 // enableWAL switches the file to WAL journal mode (persistent: later
@@ -230,17 +238,26 @@ func New(ctx context.Context, db *sql.DB, opts *Options) (*Store, error) {
 	if err := migrate(ctx, db); err != nil {
 		return nil, fmt.Errorf("sqlitestore: new: %w", err)
 	}
-	return &Store{w: db, r: db}, nil
+	stmts, err := newStmtCache(ctx, db, writeStatements)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: new: %w", err)
+	}
+	return &Store{w: db, r: db, stmts: stmts}, nil
 }
 
 // Close closes the database connections Open created. For a store made by
-// New, or a view returned by WithTx, it does nothing: the host owns the
-// *sql.DB and the transaction.
+// New it only closes the statements the store prepared, and for a view
+// returned by WithTx it does nothing: the host owns the *sql.DB and the
+// transaction.
 func (s *Store) Close() error {
-	if !s.owned || s.tx != nil {
+	if s.tx != nil {
 		return nil
 	}
-	if err := errors.Join(s.r.Close(), s.w.Close()); err != nil {
+	err := s.stmts.close()
+	if s.owned {
+		err = errors.Join(err, s.r.Close(), s.w.Close())
+	}
+	if err != nil {
 		return fmt.Errorf("sqlitestore: close: %w", err)
 	}
 	return nil
