@@ -92,6 +92,7 @@ type Dispatcher struct {
 	log            *slog.Logger
 	clients        sync.Map // client ID → Client, for payload names
 	batchers       sync.Map // Store → *emitBatcher
+	filters        filterCache
 
 	mu      sync.Mutex
 	state   int // stateNew, stateRunning, stateStopped
