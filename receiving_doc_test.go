@@ -3,6 +3,8 @@ package webhooks_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"net/http"
 	"os"
 	"os/exec"
@@ -125,7 +127,7 @@ func interpreter(t *testing.T, name string) string {
 
 func TestReceivingGuideSnippets(t *testing.T) {
 	snippets := docSnippets(t)
-	for _, name := range []string{"node-hmac", "node-standard", "python-hmac", "python-standard"} {
+	for _, name := range []string{"go-verifier", "node-hmac", "node-standard", "python-hmac", "python-standard"} {
 		require.Contains(t, snippets, name, "docs/receiving.md lost the %s block", name)
 	}
 	hmacCases, stdCases := snippetCases(t)
@@ -152,6 +154,12 @@ cases = json.load(open(sys.argv[1]))
 print(json.dumps([verify_standard(base64.b64decode(c["body"]), c["headers"], c["secret"]) for c in cases]))
 `, stdCases},
 	}
+	t.Run("go-verifier", func(t *testing.T) {
+		// The Go block is statements; it must at least parse as a function body.
+		src := "package p\nfunc f() {\n" + snippets["go-verifier"] + "\n}\n"
+		_, err := parser.ParseFile(token.NewFileSet(), "receiving.go", src, 0)
+		require.NoError(t, err)
+	})
 	for _, dr := range drivers {
 		t.Run(dr.snippet, func(t *testing.T) {
 			bin := interpreter(t, dr.interp)
