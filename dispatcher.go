@@ -101,6 +101,7 @@ type Dispatcher struct {
 	clients        sync.Map // client ID → Client, for payload names
 	matches        *matchCache
 	batchers       sync.Map // Store → *emitBatcher
+	filters        filterCache
 
 	mu      sync.Mutex
 	state   int // stateNew, stateRunning, stateStopped

@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 )
@@ -99,13 +100,15 @@ func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *Enq
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if frozen, err = d.fitPayload(frozen); err != nil {
+	frozen, body, err := d.fitPayload(frozen)
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	hooks, err := d.matches.match(ctx, st, ev.Client.ID, MatchParams{CompanyID: companyID(ev.Company), EventType: ev.Type})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("webhooks: emit %s: matching webhooks: %w", ev.Type, err)
 	}
+	hooks = d.filterWebhooks(ev.Client.ID, frozen, body, hooks)
 	if len(hooks) == 0 {
 		return st, nil, nil, nil
 	}
@@ -128,27 +131,106 @@ func (d *Dispatcher) prepare(ctx context.Context, ev *Event, tx Tx) (Store, *Enq
 
 // fitPayload applies Limits.MaxPayloadBytes to the largest body the envelope
 // can produce for ev (the longest webhook ID): truncate it as the seed
-// describes, or reject it.
-func (d *Dispatcher) fitPayload(ev *Event) (*Event, error) {
+// describes, or reject it. It returns the event to store and its body,
+// which payload filters read.
+func (d *Dispatcher) fitPayload(ev *Event) (*Event, []byte, error) {
 	body, err := d.cfg.Envelope.Marshal(ev, math.MaxInt64)
 	if err != nil {
-		return nil, fmt.Errorf("webhooks: emit %s: encoding payload: %w", ev.Type, err)
+		return nil, nil, fmt.Errorf("webhooks: emit %s: encoding payload: %w", ev.Type, err)
 	}
 	limit := d.cfg.Limits.MaxPayloadBytes
 	if len(body) <= limit {
-		return ev, nil
+		return ev, body, nil
 	}
 	if d.cfg.RejectOversizePayloads {
-		return nil, fmt.Errorf("webhooks: emit %s: %w: %d bytes, limit %d", ev.Type, ErrPayloadTooLarge, len(body), limit)
+		return nil, nil, fmt.Errorf("webhooks: emit %s: %w: %d bytes, limit %d", ev.Type, ErrPayloadTooLarge, len(body), limit)
 	}
 	small := truncateEvent(ev)
 	if body, err = d.cfg.Envelope.Marshal(small, math.MaxInt64); err != nil {
-		return nil, fmt.Errorf("webhooks: emit %s: encoding payload: %w", ev.Type, err)
+		return nil, nil, fmt.Errorf("webhooks: emit %s: encoding payload: %w", ev.Type, err)
 	}
 	if len(body) > limit {
-		return nil, fmt.Errorf("webhooks: emit %s: %w even truncated: %d bytes, limit %d", ev.Type, ErrPayloadTooLarge, len(body), limit)
+		return nil, nil, fmt.Errorf("webhooks: emit %s: %w even truncated: %d bytes, limit %d", ev.Type, ErrPayloadTooLarge, len(body), limit)
 	}
-	return small, nil
+	return small, body, nil
+}
+
+// filterWebhooks drops the webhooks whose payload filter ev's body does not
+// satisfy. Webhooks without filters cost nothing; the body is decoded once,
+// and only when some webhook has a filter. A stored filter that does not
+// compile matches nothing and is logged. hooks may be shared (the match
+// cache): it is never modified.
+func (d *Dispatcher) filterWebhooks(clientID string, ev *Event, body []byte, hooks []*Webhook) []*Webhook {
+	filtered := false
+	for _, w := range hooks {
+		filtered = filtered || len(w.Filters) > 0
+	}
+	if !filtered {
+		return hooks
+	}
+	var (
+		doc     any
+		decoded bool
+		out     = make([]*Webhook, 0, len(hooks))
+	)
+	for _, w := range hooks {
+		if len(w.Filters) == 0 {
+			out = append(out, w)
+			continue
+		}
+		f, err := d.filters.get(w.Filters, d.cfg.Limits.MaxFilterBytes)
+		if err != nil {
+			d.log.Error("webhooks: skipping webhook with an unreadable filter", "client", clientID, "webhook", w.ID, "err", err)
+			continue
+		}
+		if !decoded {
+			doc, decoded = d.filterDocument(ev, body), true
+		}
+		if f.Match(doc) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// filterDocument decodes body and adds the envelope's FilterFields.
+func (d *Dispatcher) filterDocument(ev *Event, body []byte) any {
+	var doc any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil // a body that is not JSON has no paths: only $ne, $nin, $exists:false match
+	}
+	ff, ok := d.cfg.Envelope.(FilterFielder)
+	if !ok {
+		return doc
+	}
+	top, isObj := doc.(map[string]any)
+	if !isObj {
+		return doc
+	}
+	for k, v := range ff.FilterFields(ev) {
+		if _, taken := top[k]; !taken {
+			top[k] = normalizeJSON(v)
+		}
+	}
+	return top
+}
+
+// normalizeJSON gives a FilterFields value the shape json.Unmarshal would
+// (float64 numbers, map[string]any objects), so filters compare it alike.
+func normalizeJSON(v any) any {
+	switch v.(type) {
+	case string, bool, float64, nil:
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	if json.Unmarshal(b, &out) != nil {
+		return nil
+	}
+	return out
 }
 
 func companyID(c *Company) *int64 {

@@ -9,6 +9,8 @@ import (
 // Envelope renders the request body of one delivery: the wire format of a
 // product. The library ships TGMEnvelope (the default); another product's
 // format is a type implementing this interface, set in Config.Envelope.
+// Payload filters read the body it renders; an Envelope may also implement
+// FilterFielder to let filters address fields the body does not carry.
 type Envelope interface {
 	// Marshal returns the body sent to webhook webhookID for event ev. It is
 	// called for every attempt and must be deterministic: a retry sends the

@@ -45,7 +45,7 @@ type Store interface {
 	// GetWebhook returns one webhook, including its secret.
 	GetWebhook(ctx context.Context, id int64) (*Webhook, error)
 	// UpdateWebhook overwrites the configuration fields of w.ID (name,
-	// description, URL, events, custom headers, method, content type,
+	// description, URL, events, custom headers, filters, method, content type,
 	// timeout, retries, TLS verification, auto-disable threshold, UpdatedAt).
 	// Company, secret, activity and failure counter are left alone.
 	UpdateWebhook(ctx context.Context, w *Webhook) error

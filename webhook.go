@@ -3,6 +3,7 @@ package webhooks
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -51,6 +52,9 @@ type Webhook struct {
 	// AutoDisableAfterFailures disables the webhook after that many
 	// consecutive failed attempts; 0 = never. Default 10.
 	AutoDisableAfterFailures int
+	// Filters is the webhook's payload filter (see ParseFilter) in canonical
+	// JSON; nil: no filter, every subscribed event is delivered. Default nil.
+	Filters json.RawMessage
 	// SignatureScheme is SchemeHMACSHA256Hex or SchemeStandardWebhooks; ""
 	// uses Config.Scheme. Default "". Kept in the secret material.
 	SignatureScheme string
@@ -94,6 +98,12 @@ type Limits struct {
 	MaxEvents int
 	// MaxCustomHeaders caps custom headers per webhook. Default 20.
 	MaxCustomHeaders int
+	// DefaultMaxRetries is the MaxRetries of a webhook created without
+	// one, capped at MaxRetries. Default DefaultMaxRetries (3).
+	DefaultMaxRetries int
+	// MaxFilterBytes caps a webhook's payload filter as JSON text.
+	// Default 4,096.
+	MaxFilterBytes int
 }
 
 // DefaultLimits are the seed's limits.
@@ -107,6 +117,8 @@ var DefaultLimits = Limits{
 	MaxPayloadBytes:       1 << 20,
 	MaxEvents:             100,
 	MaxCustomHeaders:      20,
+	DefaultMaxRetries:     DefaultMaxRetries,
+	MaxFilterBytes:        4096,
 }
 
 func (l Limits) withDefaults() Limits {
@@ -133,6 +145,8 @@ func (l Limits) withDefaults() Limits {
 		MaxPayloadBytes:       pick(l.MaxPayloadBytes, d.MaxPayloadBytes),
 		MaxEvents:             pick(l.MaxEvents, d.MaxEvents),
 		MaxCustomHeaders:      pick(l.MaxCustomHeaders, d.MaxCustomHeaders),
+		DefaultMaxRetries:     pick(l.DefaultMaxRetries, d.DefaultMaxRetries),
+		MaxFilterBytes:        pick(l.MaxFilterBytes, d.MaxFilterBytes),
 	}
 }
 
@@ -176,6 +190,9 @@ type WebhookInput struct {
 	// SignatureScheme: SchemeHMACSHA256Hex, SchemeStandardWebhooks, or "" for
 	// the dispatcher's default.
 	SignatureScheme *string
+	// Filters is a payload filter (see ParseFilter). Nil leaves it unchanged
+	// (none on create); a pointer to null or {} clears it.
+	Filters *json.RawMessage
 	// Secret supplied by the user, at least 16 characters. Nil on create: a
 	// generated "whsec_" secret. Updates ignore it (see RegenerateSecret).
 	Secret *string
@@ -246,7 +263,7 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 			HTTPMethod:               DefaultHTTPMethod,
 			ContentType:              DefaultContentType,
 			Timeout:                  r.defaultTimeout,
-			MaxRetries:               min(DefaultMaxRetries, r.limits.MaxRetries),
+			MaxRetries:               min(r.limits.DefaultMaxRetries, r.limits.MaxRetries),
 			VerifySSL:                true,
 			AutoDisableAfterFailures: DefaultAutoDisableAfterFailures,
 			IsActive:                 true,
@@ -374,6 +391,17 @@ func (r webhookRules) apply(w *Webhook, in *WebhookInput, create bool) error {
 			ve.add("signatureScheme", "must be %q or %q", SchemeHMACSHA256Hex, SchemeStandardWebhooks)
 		}
 		next.SignatureScheme = *in.SignatureScheme
+	}
+	if in.Filters != nil {
+		canon, err := CanonicalFilter(*in.Filters, r.limits.MaxFilterBytes)
+		var fe *ValidationError
+		switch {
+		case errors.As(err, &fe):
+			ve.Fields = append(ve.Fields, fe.Fields...)
+		case err != nil:
+			ve.add("filters", "%s", err.Error())
+		}
+		next.Filters = canon
 	}
 	if in.AutoDisableAfterFailures != nil {
 		if n := *in.AutoDisableAfterFailures; n < 0 || n > 10000 {

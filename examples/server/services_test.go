@@ -261,9 +261,10 @@ func TestPostgres(t *testing.T) {
 
 // proxy forwards TCP connections to a server until cut.
 type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool // set by cut: a connection accepted just before is closed, not kept
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -282,6 +283,11 @@ func newProxy(t *testing.T, target string) *proxy {
 				continue
 			}
 			p.mu.Lock()
+			if p.closed {
+				p.mu.Unlock()
+				_, _ = c.Close(), u.Close()
+				return
+			}
 			p.conns = append(p.conns, c, u)
 			p.mu.Unlock()
 			go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
@@ -299,6 +305,7 @@ func (p *proxy) cut() {
 	_ = p.ln.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	for _, c := range p.conns {
 		_ = c.Close()
 	}

@@ -14,6 +14,7 @@ package memstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -151,8 +152,8 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (*webhooks.Webhook, er
 
 // UpdateWebhook implements webhooks.Store: it overwrites the configuration
 // fields of w.ID with w's (name, description, URL, events, custom headers,
-// method, content type, timeout, retries, TLS verification, auto-disable
-// threshold and UpdatedAt; a zero UpdatedAt becomes the current time,
+// filters, method, content type, timeout, retries, TLS verification,
+// auto-disable threshold and UpdatedAt; a zero UpdatedAt becomes the current time,
 // written back to w). Company, secret, activity, failure counter, disabled
 // reason and CreatedAt are kept.
 func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
@@ -174,6 +175,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	cur.URL = in.URL
 	cur.Events = in.Events
 	cur.CustomHeaders = in.CustomHeaders
+	cur.Filters = in.Filters
 	cur.HTTPMethod = in.HTTPMethod
 	cur.ContentType = in.ContentType
 	cur.Timeout = in.Timeout
@@ -694,6 +696,9 @@ func copyWebhook(w *webhooks.Webhook) *webhooks.Webhook {
 		for k, v := range w.CustomHeaders {
 			c.CustomHeaders[k] = v
 		}
+	}
+	if w.Filters != nil {
+		c.Filters = append(json.RawMessage{}, w.Filters...)
 	}
 	c.CreatedAt = w.CreatedAt.UTC()
 	c.UpdatedAt = w.UpdatedAt.UTC()

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -16,7 +17,7 @@ import (
 const webhookCols = `w.id, w.company_id, w.name, w.description, w.url, w.events, w.custom_headers,
 	w.http_method, w.content_type, w.timeout_ns, w.max_retries, w.verify_ssl,
 	w.auto_disable_after_failures, w.is_active, w.secret, w.consecutive_failures,
-	w.disabled_reason, w.created_at, w.updated_at`
+	w.disabled_reason, w.created_at, w.updated_at, w.filters`
 
 // webhookDest returns scan destinations for webhookCols into w, and a
 // function that finishes decoding once the row is scanned.
@@ -24,16 +25,21 @@ func webhookDest(w *webhooks.Webhook) ([]any, func() error) {
 	var (
 		events, headers []byte
 		timeout         int64
+		filters         *string
 	)
 	dest := []any{&w.ID, &w.CompanyID, &w.Name, &w.Description, &w.URL, &events, &headers,
 		&w.HTTPMethod, &w.ContentType, &timeout, &w.MaxRetries, &w.VerifySSL,
 		&w.AutoDisableAfterFailures, &w.IsActive, &w.Secret, &w.ConsecutiveFailures,
-		&w.DisabledReason, &w.CreatedAt, &w.UpdatedAt}
+		&w.DisabledReason, &w.CreatedAt, &w.UpdatedAt, &filters}
 	return dest, func() error {
 		if err := sqlshared.DecodeWebhookConfig(w, events, headers); err != nil {
 			return err
 		}
 		w.Timeout = time.Duration(timeout)
+		w.Filters = nil
+		if filters != nil {
+			w.Filters = json.RawMessage(*filters)
+		}
 		w.CreatedAt, w.UpdatedAt = utc(w.CreatedAt), utc(w.UpdatedAt)
 		return nil
 	}
@@ -65,6 +71,16 @@ func (s *Store) queryWebhooks(ctx context.Context, query string, args ...any) ([
 	return out, rows.Err()
 }
 
+// filtersText stores "no filter" as NULL and a filter as its JSON text
+// (text, not jsonb, so the canonical bytes come back unchanged).
+func filtersText(f json.RawMessage) *string {
+	if len(f) == 0 {
+		return nil
+	}
+	s := string(f)
+	return &s
+}
+
 // webhookConfig encodes the jsonb columns of w.
 func webhookConfig(w *webhooks.Webhook) (events, headers string, err error) {
 	e, h, err := sqlshared.EncodeWebhookConfig(w)
@@ -74,8 +90,8 @@ func webhookConfig(w *webhooks.Webhook) (events, headers string, err error) {
 const insertWebhookSQL = `INSERT INTO {s}.webhooks_endpoints (company_id, name, description, url,
 	events, custom_headers, http_method, content_type, timeout_ns, max_retries, verify_ssl,
 	auto_disable_after_failures, is_active, secret, consecutive_failures, disabled_reason,
-	created_at, updated_at)
-SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18`
+	created_at, updated_at, filters)
+SELECT $1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19`
 
 // CreateWebhook stores w and sets w.ID. Zero CreatedAt and UpdatedAt become
 // the current time; both are written back to w as stored (UTC, whole
@@ -103,7 +119,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, maxPerCo
 	args := []any{w.CompanyID, w.Name, w.Description, w.URL, events, headers,
 		w.HTTPMethod, w.ContentType, int64(w.Timeout), w.MaxRetries, w.VerifySSL,
 		w.AutoDisableAfterFailures, w.IsActive, w.Secret, w.ConsecutiveFailures,
-		w.DisabledReason, created, updated}
+		w.DisabledReason, created, updated, filtersText(w.Filters)}
 	var id int64
 	if maxPerCompany <= 0 {
 		err = s.db().QueryRow(ctx, s.sql(insertWebhookSQL+` RETURNING id`), args...).Scan(&id)
@@ -119,7 +135,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, maxPerCo
 				return err
 			}
 			return tx.QueryRow(ctx, s.sql(insertWebhookSQL+`
-WHERE (SELECT count(*) FROM {s}.webhooks_endpoints WHERE company_id IS NOT DISTINCT FROM $1) < $19
+WHERE (SELECT count(*) FROM {s}.webhooks_endpoints WHERE company_id IS NOT DISTINCT FROM $1) < $20
 RETURNING id`), append(args, maxPerCompany)...).Scan(&id)
 		})
 		if isNoRows(err) {
@@ -150,11 +166,11 @@ FROM {s}.webhooks_endpoints AS w WHERE w.id = $1`), id))
 }
 
 // UpdateWebhook overwrites the configuration of webhook w.ID: name,
-// description, URL, events, custom headers, method, content type, timeout,
-// retries, TLS verification, auto-disable threshold and UpdatedAt (the
-// current time when zero; written back to w as stored). Company, secret,
-// activity, failure counter and CreatedAt are kept. A missing webhook gives
-// an error wrapping webhooks.ErrNotFound.
+// description, URL, events, custom headers, filters, method, content type,
+// timeout, retries, TLS verification, auto-disable threshold and UpdatedAt
+// (the current time when zero; written back to w as stored). Company,
+// secret, activity, failure counter and CreatedAt are kept. A missing
+// webhook gives an error wrapping webhooks.ErrNotFound.
 func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	if w == nil {
 		return fmt.Errorf("pgstore: update webhook: nil webhook: %w", webhooks.ErrInvalid)
@@ -170,10 +186,12 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	updated = micro(updated)
 	tag, err := s.db().Exec(ctx, s.sql(`UPDATE {s}.webhooks_endpoints SET name = $1, description = $2,
 	url = $3, events = $4::jsonb, custom_headers = $5::jsonb, http_method = $6, content_type = $7,
-	timeout_ns = $8, max_retries = $9, verify_ssl = $10, auto_disable_after_failures = $11, updated_at = $12
-WHERE id = $13`),
+	timeout_ns = $8, max_retries = $9, verify_ssl = $10, auto_disable_after_failures = $11, updated_at = $12,
+	filters = $13
+WHERE id = $14`),
 		w.Name, w.Description, w.URL, events, headers, w.HTTPMethod, w.ContentType,
-		int64(w.Timeout), w.MaxRetries, w.VerifySSL, w.AutoDisableAfterFailures, updated, w.ID)
+		int64(w.Timeout), w.MaxRetries, w.VerifySSL, w.AutoDisableAfterFailures, updated,
+		filtersText(w.Filters), w.ID)
 	if err := oneRow(tag.RowsAffected(), err, "update", w.ID); err != nil {
 		return err
 	}

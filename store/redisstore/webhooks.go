@@ -42,6 +42,7 @@ func configFields(w *webhooks.Webhook) ([]any, error) {
 		"verify", flag(w.VerifySSL),
 		"autodis", itoa(int64(w.AutoDisableAfterFailures)),
 		"updated", micros(w.UpdatedAt),
+		"filters", string(w.Filters), // "" = no filter
 	}, nil
 }
 
@@ -81,6 +82,9 @@ func webhookFrom(m map[string]string) *webhooks.Webhook {
 	w.CustomHeaders = map[string]string{}
 	if v := m["headers"]; v != "" {
 		_ = json.Unmarshal([]byte(v), &w.CustomHeaders)
+	}
+	if v := m["filters"]; v != "" {
+		w.Filters = json.RawMessage(v)
 	}
 	return w
 }
@@ -167,8 +171,8 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (*webhooks.Webhook, er
 
 // UpdateWebhook implements webhooks.Store with update_webhook.lua: it
 // overwrites the configuration fields of w.ID (name, description, URL,
-// events, custom headers, method, content type, timeout, retries, TLS
-// verification, auto-disable threshold and UpdatedAt; a zero UpdatedAt
+// events, custom headers, filters, method, content type, timeout, retries,
+// TLS verification, auto-disable threshold and UpdatedAt; a zero UpdatedAt
 // becomes the current time, written back to w) and moves the webhook's
 // match-index entries to its new patterns. Company, secret, activity,
 // failure counter, disabled reason and CreatedAt are kept.

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -186,7 +187,8 @@ func TestMigrationsConcurrentOpens(t *testing.T) {
 
 // TestMigrationUpgradeFromV1 opens a database at schema version 1 (as an
 // older release left it, with data) and checks that Open adds the indexes
-// of 0002 and that the store works on the old rows.
+// of 0002 and the filters column of 0003, and that the store works on the
+// old rows.
 func TestMigrationUpgradeFromV1(t *testing.T) {
 	require.GreaterOrEqual(t, sqlitestore.SchemaVersion(), 2)
 	path := tempPath(t)
@@ -197,6 +199,7 @@ func TestMigrationUpgradeFromV1(t *testing.T) {
 	for _, stmt := range []string{
 		`DROP INDEX webhooks_deliveries_webhook_due`,
 		`DROP INDEX webhooks_deliveries_webhook_status`,
+		`ALTER TABLE webhooks_endpoints DROP COLUMN filters`,
 		`DELETE FROM webhooks_schema_migrations WHERE version >= 2`,
 	} {
 		_, err := s.DB().ExecContext(ctx, stmt)
@@ -216,6 +219,14 @@ func TestMigrationUpgradeFromV1(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, cl, 1)
 	require.Equal(t, res[0].Deliveries[0].ID, cl[0].Delivery.ID, "old rows are in the new index")
+	old, err := s.GetWebhook(ctx, h)
+	require.NoError(t, err)
+	require.Nil(t, old.Filters, "old webhooks have no filter")
+	old.Filters = json.RawMessage(`{"data.id":1}`)
+	require.NoError(t, s.UpdateWebhook(ctx, old))
+	old, err = s.GetWebhook(ctx, h)
+	require.NoError(t, err)
+	require.Equal(t, `{"data.id":1}`, string(old.Filters))
 }
 
 func TestDataSurvivesReopen(t *testing.T) {

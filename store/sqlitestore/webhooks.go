@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,7 +16,7 @@ import (
 const webhookCols = `id, company_id, name, description, url, events, custom_headers,
 	http_method, content_type, timeout_ns, max_retries, verify_ssl,
 	auto_disable_after_failures, is_active, secret, consecutive_failures,
-	disabled_reason, created_at, updated_at`
+	disabled_reason, created_at, updated_at, filters`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -27,15 +28,19 @@ func scanWebhook(sc scanner) (*webhooks.Webhook, error) {
 		timeout            int64
 		created, updated   int64
 		verifySSL, isActiv bool
+		filters            sql.NullString
 	)
 	if err := sc.Scan(&w.ID, &company, &w.Name, &w.Description, &w.URL, &events, &headers,
 		&w.HTTPMethod, &w.ContentType, &timeout, &w.MaxRetries, &verifySSL,
 		&w.AutoDisableAfterFailures, &isActiv, &w.Secret, &w.ConsecutiveFailures,
-		&w.DisabledReason, &created, &updated); err != nil {
+		&w.DisabledReason, &created, &updated, &filters); err != nil {
 		return nil, err
 	}
 	if err := sqlshared.DecodeWebhookConfig(&w, events, headers); err != nil {
 		return nil, err
+	}
+	if filters.Valid {
+		w.Filters = json.RawMessage(filters.String)
 	}
 	w.CompanyID = intPtr(company)
 	w.Timeout = time.Duration(timeout)
@@ -75,19 +80,19 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, maxPerCo
 	args := []any{nullInt(w.CompanyID), w.Name, w.Description, w.URL, string(events), string(headers),
 		w.HTTPMethod, w.ContentType, int64(w.Timeout), w.MaxRetries, w.VerifySSL,
 		w.AutoDisableAfterFailures, w.IsActive, w.Secret, w.ConsecutiveFailures,
-		w.DisabledReason, toMicros(created), toMicros(updated)}
+		w.DisabledReason, toMicros(created), toMicros(updated), nullFilters(w.Filters)}
 	const insert = `INSERT INTO webhooks_endpoints (company_id, name, description, url, events,
 	custom_headers, http_method, content_type, timeout_ns, max_retries, verify_ssl,
 	auto_disable_after_failures, is_active, secret, consecutive_failures, disabled_reason,
-	created_at, updated_at) `
+	created_at, updated_at, filters) `
 	var q string
 	if maxPerCompany > 0 {
-		q = insert + `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		q = insert + `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 	WHERE (SELECT count(*) FROM webhooks_endpoints WHERE company_id IS ?) < ?
 	RETURNING id`
 		args = append(args, nullInt(w.CompanyID), maxPerCompany)
 	} else {
-		q = insert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		q = insert + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	}
 	var id int64
 	switch err := s.wq().QueryRowContext(ctx, q, args...).Scan(&id); {
@@ -117,11 +122,11 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (*webhooks.Webhook, er
 }
 
 // UpdateWebhook overwrites the configuration of webhook w.ID: name,
-// description, URL, events, custom headers, method, content type, timeout,
-// retries, TLS verification, auto-disable threshold and UpdatedAt (the
-// current time when zero; written back to w as stored). Company, secret,
-// activity, failure counter and CreatedAt are kept. A missing webhook gives
-// an error wrapping webhooks.ErrNotFound.
+// description, URL, events, custom headers, filters, method, content type,
+// timeout, retries, TLS verification, auto-disable threshold and UpdatedAt
+// (the current time when zero; written back to w as stored). Company,
+// secret, activity, failure counter and CreatedAt are kept. A missing
+// webhook gives an error wrapping webhooks.ErrNotFound.
 func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	if w == nil {
 		return fmt.Errorf("sqlitestore: update webhook: nil webhook: %w", webhooks.ErrInvalid)
@@ -136,15 +141,21 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	}
 	res, err := s.wq().ExecContext(ctx, `UPDATE webhooks_endpoints SET name = ?, description = ?,
 	url = ?, events = ?, custom_headers = ?, http_method = ?, content_type = ?, timeout_ns = ?,
-	max_retries = ?, verify_ssl = ?, auto_disable_after_failures = ?, updated_at = ?
+	max_retries = ?, verify_ssl = ?, auto_disable_after_failures = ?, updated_at = ?, filters = ?
 	WHERE id = ?`,
 		w.Name, w.Description, w.URL, string(events), string(headers), w.HTTPMethod, w.ContentType,
-		int64(w.Timeout), w.MaxRetries, w.VerifySSL, w.AutoDisableAfterFailures, toMicros(updated), w.ID)
+		int64(w.Timeout), w.MaxRetries, w.VerifySSL, w.AutoDisableAfterFailures, toMicros(updated),
+		nullFilters(w.Filters), w.ID)
 	if err := oneRow(res, err, "webhook", w.ID); err != nil {
 		return err
 	}
 	w.UpdatedAt = normTime(updated)
 	return nil
+}
+
+// nullFilters stores "no filter" as NULL and a filter as its JSON text.
+func nullFilters(f json.RawMessage) sql.NullString {
+	return sql.NullString{String: string(f), Valid: len(f) > 0}
 }
 
 // oneRow turns the result of a single-row UPDATE or DELETE into nil, an

@@ -342,6 +342,7 @@ func requireWebhook(t *testing.T, want, got *webhooks.Webhook) {
 	require.Equal(t, want.URL, got.URL, "URL")
 	requireStrings(t, want.Events, got.Events, "Events")
 	requireStringMap(t, want.CustomHeaders, got.CustomHeaders, "CustomHeaders")
+	requireFilters(t, want.Filters, got.Filters, "Filters")
 	require.Equal(t, want.HTTPMethod, got.HTTPMethod, "HTTPMethod")
 	require.Equal(t, want.ContentType, got.ContentType, "ContentType")
 	require.Equal(t, want.Timeout, got.Timeout, "Timeout")

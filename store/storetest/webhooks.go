@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,6 +30,7 @@ func webhookCases() []testCase {
 		single("ReturnedValuesAreCopies", testReturnedCopies),
 		single("WebhookUpdateZeroUpdatedAtMeansNow", testWebhookUpdateZeroTime),
 		single("WebhookLimitNonPositiveMeansNoLimit", testWebhookNoLimit),
+		single("WebhookFiltersRoundTripUpdateClear", testWebhookFilters),
 	}
 }
 
@@ -85,6 +87,7 @@ func testWebhookRoundTrip(t *testing.T, s webhooks.Store) {
 		URL:                      "https://receiver.example.com/full?x=1",
 		Events:                   []string{"inspection.created", "unit.*"},
 		CustomHeaders:            map[string]string{"X-Api-Key": "k-123", "X-Team": "maint"},
+		Filters:                  json.RawMessage(`{"data.attributes.status":{"$in":["FAILED","ERROR"]}}`),
 		HTTPMethod:               http.MethodPut,
 		ContentType:              "application/vnd.acme+json; charset=utf-8",
 		Timeout:                  12500 * time.Millisecond,

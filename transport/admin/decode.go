@@ -58,6 +58,7 @@ type webhookBody struct {
 	CompanyID                opt[int64]             `json:"companyId"`
 	Events                   opt[[]string]          `json:"events"`
 	CustomHeaders            opt[map[string]string] `json:"customHeaders"`
+	Filters                  opt[json.RawMessage]   `json:"filters"`
 	HTTPMethod               opt[string]            `json:"httpMethod"`
 	ContentType              opt[string]            `json:"contentType"`
 	TimeoutMs                opt[int64]             `json:"timeoutMs"`
@@ -107,6 +108,13 @@ func (b *webhookBody) input() webhooks.WebhookInput {
 		if in.CustomHeaders == nil {
 			in.CustomHeaders = map[string]string{}
 		}
+	}
+	if b.Filters.set {
+		raw := b.Filters.v
+		if b.Filters.null {
+			raw = json.RawMessage("null") // clears on update, no filter on create
+		}
+		in.Filters = &raw
 	}
 	if ms := b.TimeoutMs.ptr(); ms != nil {
 		d := time.Duration(*ms) * time.Millisecond

@@ -113,7 +113,7 @@ func TestResponsesValidated(t *testing.T) {
 	schema := doc.Components.Schemas["Webhook"].Value
 	good := map[string]any{
 		"id": 1, "name": "n", "description": "", "url": "https://x", "companyId": nil, "events": []any{},
-		"customHeaders": map[string]any{}, "httpMethod": "POST", "contentType": "application/json",
+		"customHeaders": map[string]any{}, "filters": nil, "httpMethod": "POST", "contentType": "application/json",
 		"timeoutMs": 30000, "maxRetries": 3, "verifySsl": true, "autoDisableAfterFailures": 10, "signatureScheme": "default",
 		"isActive": true, "hasSecret": true, "secretPreview": "whsec_abc12345...xyz9",
 		"consecutiveFailures": 0, "disabledReason": nil, "createdAt": "2026-02-01T00:00:00Z",

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ type webhookJSON struct {
 	CompanyID                *int64            `json:"companyId"`
 	Events                   []string          `json:"events"`
 	CustomHeaders            map[string]string `json:"customHeaders"`
+	Filters                  json.RawMessage   `json:"filters"`
 	HTTPMethod               string            `json:"httpMethod"`
 	ContentType              string            `json:"contentType"`
 	TimeoutMs                int64             `json:"timeoutMs"`
@@ -63,6 +65,7 @@ func toWebhook(w *webhooks.Webhook) webhookJSON {
 		CompanyID:                w.CompanyID,
 		Events:                   w.Events,
 		CustomHeaders:            w.CustomHeaders,
+		Filters:                  w.Filters,
 		HTTPMethod:               w.HTTPMethod,
 		ContentType:              w.ContentType,
 		TimeoutMs:                w.Timeout.Milliseconds(),

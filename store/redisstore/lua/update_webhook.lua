@@ -5,7 +5,7 @@
 -- ARGV[2] webhook ID
 -- ARGV[3..] field, value, ... of the configuration fields (name, desc,
 --         url, events, headers, method, ctype, timeout, retries, verify,
---         autodis, updated); company, secret, activity, failure counter
+--         autodis, updated, filters); company, secret, activity, failure counter
 --         and reason are not among them
 --
 -- Returns "NOTFOUND" or "OK". An active webhook's match-index entries move
