@@ -1,8 +1,9 @@
 // Command server is a multi-tenant host configured as the TGM Expert
 // product: two clients, each with its own SQLite database (or Postgres
 // schema, or Redis key prefix), the seed's full event catalog, X-TGM-
-// signatures, the admin API at /api/admin/webhooks behind bearer tokens, and
-// domain endpoints (inspections, generic events) that emit webhooks.
+// signatures, the admin API at /api/admin/webhooks behind bearer tokens, the
+// webhook portal at /portal/ with a sign-in form, and domain endpoints
+// (inspections, generic events) that emit webhooks.
 //
 //	go run ./examples/server                          # http://127.0.0.1:8080, databases in ./data
 //	go run ./examples/server -allow-private-networks  # also deliver to localhost receivers

@@ -158,9 +158,11 @@ func (f *webhookForm) read(r *http.Request, scope webhooks.Scope) webhooks.Webho
 	f.setEvents(v["events"])
 
 	in := webhooks.WebhookInput{
-		Name: &f.Name, Description: &f.Description, URL: &f.URL, HTTPMethod: &f.HTTPMethod,
-		SignatureScheme: &f.Scheme, VerifySSL: webhooks.Ptr(f.VerifySSL),
+		Name: &f.Name, Description: &f.Description, URL: &f.URL, SignatureScheme: &f.Scheme, VerifySSL: webhooks.Ptr(f.VerifySSL),
 		Events: append([]string{}, v["events"]...),
+	}
+	if f.HTTPMethod != "" {
+		in.HTTPMethod = &f.HTTPMethod
 	}
 	if f.ContentType != "" {
 		in.ContentType = &f.ContentType
