@@ -118,11 +118,13 @@ func TestOtherCompaniesWebhooksAnswer404(t *testing.T) {
 	require.NotContains(t, text(g.get("/").body), "mine")
 	require.Equal(t, http.StatusNotFound, g.get(idPath(mine.ID)).status)
 
-	// The client-wide admin sees all three.
+	// The client-wide admin sees all three, with their companies.
 	admin := text(e.as(t, "acme").get("/").body)
-	for _, name := range []string{"mine", "theirs", "system"} {
-		require.Contains(t, admin, name)
+	for _, row := range []string{"mine " + e.recv.URL + "/mine Company 1", "theirs " + e.recv.URL + "/theirs Company 2",
+		"system " + e.recv.URL + "/system All companies (system-wide)"} {
+		require.Contains(t, admin, row)
 	}
+	require.NotContains(t, list, "Company 1", "a company user is not told its company on every row")
 }
 
 func TestForgedCrossSiteFormsAreRejected(t *testing.T) {

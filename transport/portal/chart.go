@@ -145,8 +145,8 @@ func (c *call) chart(webhookID int64) (chart, error) {
 	return ch, nil
 }
 
-// niceCeil rounds a bar height up to 1, 2 or 5 times a power of ten, at
-// least 2, so the axis reads in round numbers and its midpoint is whole.
+// niceCeil rounds the tallest bar up to 2, 5 or 10 times a power of ten
+// (at least 2), so the axis reads in round numbers.
 func niceCeil(n int) int {
 	for step := 1; ; step *= 10 {
 		for _, m := range []int{2, 5, 10} {

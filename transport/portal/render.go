@@ -38,9 +38,10 @@ var funcs = template.FuncMap{
 	"statusClass": func(s webhooks.DeliveryStatus) string {
 		return "badge-" + strings.ToLower(string(s))
 	},
-	"list": func(s ...string) []string { return s },
-	"add":  func(a, b int) int { return a + b },
-	"sub":  func(a, b int) int { return a - b },
+	"list":    func(s ...string) []string { return s },
+	"company": companyLabel,
+	"add":     func(a, b int) int { return a + b },
+	"sub":     func(a, b int) int { return a - b },
 }
 
 func mustParsePages() pageSet {

@@ -48,6 +48,9 @@ type listRow struct {
 type listPage struct {
 	Rows  []listRow
 	Limit int
+	// AllCompanies: the caller is the client-wide admin, so each row says
+	// whose webhook it is.
+	AllCompanies bool
 }
 
 // GET /
@@ -69,7 +72,9 @@ func (c *call) list() error {
 			rows[i].Last = last[0]
 		}
 	}
-	return c.render(http.StatusOK, "list", "Webhooks", listPage{Rows: rows, Limit: c.h.d.Limits().MaxWebhooksPerCompany})
+	return c.render(http.StatusOK, "list", "Webhooks", listPage{
+		Rows: rows, Limit: c.h.d.Limits().MaxWebhooksPerCompany, AllCompanies: c.scope.CompanyID == nil,
+	})
 }
 
 // POST /webhooks/{id}/enable
