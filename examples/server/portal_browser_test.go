@@ -165,6 +165,11 @@ func TestPortalInBrowser(t *testing.T) {
 		shot("portal-secret.png"),
 	)
 
+	secretURL := value(t, bctx, "location", chromedp.Location())
+	require.True(t, strings.HasSuffix(secretURL, "/secret"), secretURL)
+	run("reload the secret page", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	require.Contains(t, text("main"), "is shown only once", "reloading neither shows the secret again nor creates another webhook")
+
 	run("go to the webhook",
 		chromedp.Click(chromedp.CSS(`a.btn-primary`)),
 		chromedp.WaitVisible(chromedp.ID("log")),
@@ -249,6 +254,8 @@ func TestPortalInBrowser(t *testing.T) {
 	require.Contains(t, text("table.list"), "Orders to ERP")
 	require.Contains(t, text("table.list"), "SUCCESS")
 	require.Contains(t, text("table.list"), "Disabled\ndisabled by an administrator")
+	require.Equal(t, 2, value(t, bctx, "rows", chromedp.Evaluate[int](`document.querySelectorAll("table.list tbody tr").length`)),
+		"one webhook made in the portal, one through the API")
 
 	// At phone width the list stacks and nothing scrolls sideways.
 	run("phone width",

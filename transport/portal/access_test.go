@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -84,7 +85,7 @@ func TestOtherCompaniesWebhooksAnswer404(t *testing.T) {
 
 	for _, w := range []*webhooks.Webhook{theirs, system} {
 		base := idPath(w.ID)
-		for _, path := range []string{base, base + "/edit", base + "/delete"} {
+		for _, path := range []string{base, base + "/edit", base + "/delete", base + "/secret"} {
 			require.Equal(t, http.StatusNotFound, u.get(path).status, path)
 		}
 		for _, path := range []string{base + "/edit", base + "/enable", base + "/disable", base + "/delete", base + "/secret", base + "/test"} {
@@ -260,4 +261,43 @@ func TestMountedAtTheRoot(t *testing.T) {
 	require.Contains(t, p.body, `href="/webhooks/`+strconv.FormatInt(w.ID, 10)+`"`)
 	require.Contains(t, p.body, `href="/assets/portal.css"`)
 	require.Equal(t, http.StatusSeeOther, u.post(idPath(w.ID)+"/disable", nil).status)
+}
+
+func TestTheSecretCookieIsBoundToItsWebhookAndScope(t *testing.T) {
+	e := newEnv(t)
+	u := e.as(t, "acme/1")
+	p := u.post("/webhooks/new", url.Values{"name": {"hq"}, "url": {e.recv.URL}})
+	require.Equal(t, http.StatusSeeOther, p.status, text(p.body))
+	var sealed *http.Cookie
+	for _, c := range (&http.Response{Header: p.header}).Cookies() {
+		if c.Name == "webhooks_portal_secret" {
+			sealed = c
+		}
+	}
+	require.NotNil(t, sealed)
+	require.True(t, sealed.HttpOnly)
+	require.Equal(t, http.SameSiteStrictMode, sealed.SameSite)
+	require.Equal(t, "/portal/", sealed.Path)
+	require.Equal(t, 120, sealed.MaxAge)
+	other := e.create(t, "acme", webhooks.Ptr[int64](1), "other")
+
+	show := func(scope, path string, c *http.Cookie) string {
+		req, err := http.NewRequest(http.MethodGet, e.base+path, nil)
+		require.NoError(t, err)
+		req.Header.Set(scopeHeader, scope)
+		req.AddCookie(c)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		return text(string(b))
+	}
+	tampered := *sealed
+	tampered.Value = sealed.Value[:len(sealed.Value)-4] + "AAAA"
+	require.Contains(t, show("acme", "/webhooks/1/secret", sealed), "is shown only once", "another scope cannot open it")
+	require.Contains(t, show("acme/1", idPath(other.ID)+"/secret", sealed), "is shown only once", "nor another webhook")
+	require.Contains(t, show("acme/1", "/webhooks/1/secret", &tampered), "is shown only once", "nor a forged cookie")
+	require.Contains(t, show("acme/1", "/webhooks/1/secret", sealed), "copy it now", "its owner can")
 }

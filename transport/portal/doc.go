@@ -15,12 +15,13 @@
 // http.StripPrefix. Pages, relative to the prefix:
 //
 //	GET  /                                  webhook list
-//	GET  /webhooks/new, POST                create form; the answer shows the secret once
+//	GET  /webhooks/new, POST                create form; then the secret page
 //	GET  /webhooks/{id}                     settings, 24-hour chart, delivery log (?status=, ?before=)
 //	GET  /webhooks/{id}/edit, POST          edit form
 //	POST /webhooks/{id}/enable | /disable   then back to the webhook
 //	GET  /webhooks/{id}/delete, POST        confirmation, then delete
-//	POST /webhooks/{id}/secret              regenerate; the answer shows the new secret once
+//	POST /webhooks/{id}/secret              regenerate; then the secret page
+//	GET  /webhooks/{id}/secret              the new secret, once
 //	POST /webhooks/{id}/test                send a ping; redirects to its delivery
 //	GET  /webhooks/{id}/deliveries/{did}    every attempt; POST .../retry re-queues
 //	GET  /assets/portal.css, /assets/portal.js
@@ -43,7 +44,9 @@
 // Every response carries a Content-Security-Policy that allows only the
 // portal's own stylesheet and script (no inline code), forbids framing and
 // limits form targets to the portal's origin, plus nosniff,
-// Referrer-Policy: same-origin and Cache-Control: no-store. Secrets are
-// rendered only in the response to the POST that created them, never put in
-// a URL, and never echoed back into a form.
+// Referrer-Policy: same-origin and Cache-Control: no-store. A new secret
+// goes from the POST that made it to the page that shows it in a sealed
+// (AES-GCM), HttpOnly, two-minute cookie that the page clears: it is shown
+// once, never put in a URL, never echoed back into a form, and reloading
+// the page cannot create or rotate again.
 package portal

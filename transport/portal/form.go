@@ -270,14 +270,14 @@ func (c *call) newForm() error {
 	return c.render(http.StatusOK, "form", "Add webhook", c.newWebhookForm())
 }
 
-// POST /webhooks/new: on success the response is the secret page.
+// POST /webhooks/new: on success, on to the secret page.
 func (c *call) create() error {
 	f := c.newWebhookForm()
 	in := f.read(c.r, c.scope)
 	if len(f.Errors) == 0 {
 		w, err := c.h.d.CreateWebhook(c.r.Context(), c.scope.Client, in)
 		if err == nil {
-			return c.showSecret(w, false, "")
+			return c.flashSecret(w, false, "")
 		}
 		if !f.absorb(err) {
 			return err

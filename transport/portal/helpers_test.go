@@ -184,11 +184,23 @@ type page struct {
 
 func (u *user) do(method, path string, form url.Values, hdr ...string) page {
 	u.t.Helper()
+	return u.send(method, u.e.base+path, form, hdr...)
+}
+
+// follow requests the redirect target of p.
+func (u *user) follow(p page) page {
+	u.t.Helper()
+	require.Equal(u.t, http.StatusSeeOther, p.status, text(p.body))
+	return u.send(http.MethodGet, u.e.srv.URL+p.header.Get("Location"), nil)
+}
+
+func (u *user) send(method, target string, form url.Values, hdr ...string) page {
+	u.t.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequest(method, u.e.base+path, body)
+	req, err := http.NewRequest(method, target, body)
 	require.NoError(u.t, err)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -49,7 +49,8 @@ type Options struct {
 	// SignOutURL, when set, adds a "Sign out" button that POSTs to it (the
 	// host's handler ends the session). Default "": no button.
 	SignOutURL string
-	// CSRFKey signs the form tokens. Set the same key (at least 32 random
+	// CSRFKey signs the form tokens, and seals the cookie that carries a
+	// new secret to the page showing it. Set the same key (at least 32 random
 	// bytes) on every replica behind a load balancer, so a form rendered by
 	// one is accepted by another. Default: 32 random bytes drawn by New,
 	// which invalidates open forms when the process restarts.
@@ -69,6 +70,7 @@ type handler struct {
 	signOut    string
 	log        *slog.Logger
 	csrf       csrfGuard
+	flash      flashSealer
 	pages      pageSet
 	mux        *http.ServeMux
 	assetsPath string
@@ -112,6 +114,7 @@ func New(d *webhooks.Dispatcher, authorize AuthorizeFunc, opts *Options) http.Ha
 		_, _ = rand.Read(key) // crypto/rand.Read never fails on supported platforms
 	}
 	h.csrf = newCSRFGuard(key, h.prefix+"/")
+	h.flash = newFlashSealer(key, h.prefix+"/")
 	h.pages = mustParsePages()
 	h.assetsPath = "/assets/"
 	h.mux = http.NewServeMux()
@@ -132,6 +135,7 @@ func (h *handler) routes() {
 	page("POST /webhooks/{id}/disable", (*call).disable)
 	page("GET /webhooks/{id}/delete", (*call).confirmDelete)
 	page("POST /webhooks/{id}/delete", (*call).delete)
+	page("GET /webhooks/{id}/secret", (*call).secret)
 	page("POST /webhooks/{id}/secret", (*call).regenerate)
 	page("POST /webhooks/{id}/test", (*call).test)
 	page("GET /webhooks/{id}/deliveries/{did}", (*call).delivery)

@@ -134,12 +134,14 @@ var graceChoices = []struct {
 	{604800, "7 days"},
 }
 
-// secretPage shows a secret once, after creation or regeneration.
+// secretPage shows a secret once, after creation or regeneration; Gone
+// when it was already shown (or the two minutes passed).
 type secretPage struct {
 	W           *webhooks.Webhook
 	Secret      string
 	Regenerated bool
 	Grace       string
+	Gone        bool
 }
 
 // POST /webhooks/{id}/secret
@@ -161,14 +163,32 @@ func (c *call) regenerate() error {
 	if err != nil {
 		return err
 	}
-	return c.showSecret(updated, true, label)
+	return c.flashSecret(updated, true, label)
 }
 
-// showSecret renders the secret in the response to the POST that made it:
-// it never travels in a URL, and the page is not cached (no-store).
-func (c *call) showSecret(w *webhooks.Webhook, regenerated bool, grace string) error {
-	p := secretPage{W: w, Secret: w.Secret, Regenerated: regenerated, Grace: grace}
-	return c.render(http.StatusOK, "secret", "Signing secret", p)
+// flashSecret hands a new secret to the page that shows it (see
+// secretflash.go) and redirects there.
+func (c *call) flashSecret(w *webhooks.Webhook, regenerated bool, grace string) error {
+	c.h.flash.set(c.w, c.r, secretFlash{
+		Webhook: w.ID, Scope: scopeKey(c.scope), Secret: w.Secret, Regenerated: regenerated, Grace: grace,
+		Expires: time.Now().Add(flashTTL).Unix(),
+	})
+	return c.redirect(webhookPath(w.ID)+"/secret", "")
+}
+
+// GET /webhooks/{id}/secret: the secret, once.
+func (c *call) secret() error {
+	w, err := c.webhook()
+	if err != nil {
+		return err
+	}
+	fl, err := c.h.flash.take(c.w, c.r, w.ID, c.scope)
+	if err != nil {
+		return c.render(http.StatusOK, "secret", "Signing secret", secretPage{W: w, Gone: true})
+	}
+	return c.render(http.StatusOK, "secret", "Signing secret", secretPage{
+		W: w, Secret: fl.Secret, Regenerated: fl.Regenerated, Grace: fl.Grace,
+	})
 }
 
 // POST /webhooks/{id}/test: sends a ping now and shows its delivery.

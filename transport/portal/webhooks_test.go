@@ -83,7 +83,11 @@ func TestCreateShowsTheSecretOnce(t *testing.T) {
 		"maxRetries": {"2"}, "autoDisableAfterFailures": {"4"}, "signatureScheme": {"standard-webhooks"},
 		"customHeaders": {"X-Api-Key: k1\r\nX-Team: ops"},
 	})
-	require.Equal(t, http.StatusOK, p.status, text(p.body))
+	require.Equal(t, http.StatusSeeOther, p.status, text(p.body))
+	require.Equal(t, "/portal/webhooks/1/secret", p.header.Get("Location"), "the secret is not in the URL")
+	require.NotContains(t, p.header.Get("Set-Cookie"), "whsec_", "the cookie carrying it is sealed")
+	p = u.follow(p)
+	require.Equal(t, http.StatusOK, p.status)
 	require.Equal(t, "no-store", p.header.Get("Cache-Control"))
 	secret := regexp.MustCompile(`id="secret" class="mono" type="text" readonly value="([^"]+)"`).FindStringSubmatch(p.body)
 	require.NotNil(t, secret, "the answer shows the secret")
@@ -107,8 +111,12 @@ func TestCreateShowsTheSecretOnce(t *testing.T) {
 	require.False(t, w.VerifySSL, "an unticked checkbox is false")
 	require.Equal(t, map[string]string{"X-Api-Key": "k1", "X-Team": "ops"}, w.CustomHeaders)
 
-	// Not shown again: not on the list, the webhook page or the edit form.
-	for _, path := range []string{"/", idPath(w.ID), idPath(w.ID) + "/edit"} {
+	// Not shown again: not on the secret page reloaded, the list, the
+	// webhook page or the edit form.
+	again := u.get(idPath(w.ID) + "/secret")
+	require.Equal(t, http.StatusOK, again.status)
+	require.Contains(t, text(again.body), "is shown only once")
+	for _, path := range []string{idPath(w.ID) + "/secret", "/", idPath(w.ID), idPath(w.ID) + "/edit"} {
 		require.NotContains(t, html.UnescapeString(u.get(path).body), w.Secret, path)
 	}
 }
@@ -117,12 +125,11 @@ func TestClientAdminChoosesTheCompanyAndMaySupplyASecret(t *testing.T) {
 	e := newEnv(t)
 	u := e.as(t, "acme")
 	require.Contains(t, u.get("/webhooks/new").body, `id="companyId"`)
-	p := u.post("/webhooks/new", url.Values{"name": {"plant b"}, "url": {e.recv.URL}, "companyId": {"2"},
-		"secret": {"my-own-secret-0123456789"}, "verifySsl": {"on"}})
-	require.Equal(t, http.StatusOK, p.status, text(p.body))
+	p := u.follow(u.post("/webhooks/new", url.Values{"name": {"plant b"}, "url": {e.recv.URL}, "companyId": {"2"},
+		"secret": {"my-own-secret-0123456789"}, "verifySsl": {"on"}}))
 	require.Contains(t, p.body, `value="my-own-secret-0123456789"`)
 	p = u.post("/webhooks/new", url.Values{"name": {"everyone"}, "url": {e.recv.URL}})
-	require.Equal(t, http.StatusOK, p.status, text(p.body))
+	require.Equal(t, http.StatusSeeOther, p.status, text(p.body))
 	ws, err := e.d.ListWebhooks(context.Background(), "acme", webhooks.ListWebhooksParams{})
 	require.NoError(t, err)
 	require.Len(t, ws, 2)
@@ -280,7 +287,8 @@ func TestRegenerateShowsTheNewSecretOnce(t *testing.T) {
 	require.Contains(t, page, `<option value="86400" selected>24 hours</option>`)
 
 	p := u.post(idPath(w.ID)+"/secret", url.Values{"grace": {"0"}})
-	require.Equal(t, http.StatusOK, p.status, text(p.body))
+	require.Equal(t, http.StatusSeeOther, p.status, text(p.body))
+	p = u.follow(p)
 	require.Equal(t, "no-store", p.header.Get("Cache-Control"))
 	got, err := e.d.GetWebhook(ctx, "acme", w.ID)
 	require.NoError(t, err)
@@ -288,6 +296,7 @@ func TestRegenerateShowsTheNewSecretOnce(t *testing.T) {
 	require.Contains(t, html.UnescapeString(p.body), `value="`+got.Secret+`"`)
 	require.Contains(t, text(p.body), "Old secret keeps working: none: the old secret stops at once.")
 	require.NotContains(t, html.UnescapeString(u.get(idPath(w.ID)).body), got.Secret)
+	require.Contains(t, text(u.get(idPath(w.ID)+"/secret").body), "is shown only once", "reloading shows it no more")
 
 	for _, bad := range []string{"", "-1", "60", "9999999"} {
 		p = u.post(idPath(w.ID)+"/secret", url.Values{"grace": {bad}})
