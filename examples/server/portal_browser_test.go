@@ -119,12 +119,14 @@ func TestPortalInBrowser(t *testing.T) {
 	run("open the portal signed out",
 		chromedp.Navigate(ts.base+portalPrefix+"/"),
 		chromedp.WaitVisible(chromedp.ID("token")),
+		shot("portal-sign-in.png"),
 	)
 	require.Equal(t, ts.base+"/sign-in?next=%2Fportal%2F", value(t, bctx, "location", chromedp.Location()))
 	run("sign in as Acme HQ",
 		chromedp.SetValue(chromedp.ID("token"), "acme-company-1"),
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(".empty")),
+		shot("portal-empty.png"),
 	)
 	require.Contains(t, text(".top .scope"), "acme-corp · company 1")
 
@@ -145,6 +147,7 @@ func TestPortalInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("evr-alert")),
 		chromedp.Submit(chromedp.ID("name")),
 		chromedp.WaitVisible(chromedp.ID("url-error")),
+		shot("portal-form-errors.png"),
 	)
 	require.Contains(t, text("#url-error"), "must start with http:// or https://")
 	kept := value(t, bctx, "the picks survive", chromedp.Evaluate[bool](
