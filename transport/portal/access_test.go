@@ -39,6 +39,20 @@ func TestSignedOutGets401OrTheSignInRedirect(t *testing.T) {
 	p = e.as(t, "").get("/webhooks/12?status=FAILED")
 	require.Equal(t, http.StatusSeeOther, p.status)
 	require.Equal(t, "/login?app=hooks&next=%2Fportal%2Fwebhooks%2F12", p.header.Get("Location"))
+	p = e.as(t, "").do(http.MethodPost, "/webhooks/12/test", url.Values{})
+	require.Equal(t, http.StatusSeeOther, p.status)
+	require.Equal(t, "/login?app=hooks&next=%2Fportal%2F", p.header.Get("Location"), "a form post comes back to the list")
+
+	// Behind http.StripPrefix, next still carries the prefix.
+	e = newEnv(t, envConfig{
+		opts: &portal.Options{SignInURL: "/login"},
+		mount: func(mux *http.ServeMux, h http.Handler) string {
+			mux.Handle("/portal/", http.StripPrefix("/portal", h))
+			return "/portal"
+		},
+	})
+	p = e.as(t, "").get("/webhooks/12")
+	require.Equal(t, "/login?next=%2Fportal%2Fwebhooks%2F12", p.header.Get("Location"))
 }
 
 func TestEveryResponseCarriesTheSecurityHeaders(t *testing.T) {

@@ -35,9 +35,8 @@ type AuthorizeFunc = admin.AuthorizeFunc
 type Options struct {
 	// Prefix is the path the portal is mounted at, as the browser sees it;
 	// links and form actions start with it. Requests are served whether or
-	// not the host stripped it (no page of the portal starts with the
-	// prefix's own first segment unless the prefix is "/"). Default
-	// DefaultPrefix, "/portal"; "/" mounts it at the root.
+	// not the host strips it with http.StripPrefix. Default DefaultPrefix,
+	// "/portal"; "/" mounts it at the root.
 	Prefix string
 	// Title heads every page and names the browser tab. Default
 	// DefaultTitle, "Webhooks".
@@ -190,7 +189,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{h: h, w: w, r: r}
 	scope, err := h.authorize(r)
 	if err != nil {
-		c.signIn()
+		next := h.prefix + "/"
+		if ok && cleanPath(rel) && r.Method == http.MethodGet {
+			next = h.prefix + rel
+		}
+		c.signIn(next)
 		return
 	}
 	c.scope = scope
@@ -230,13 +233,11 @@ func (h *handler) wrap(fn func(*call) error) http.HandlerFunc {
 	}
 }
 
-// signIn answers an unauthorized request.
-func (c *call) signIn() {
+// signIn answers an unauthorized request: a redirect to the host's sign-in
+// page that brings the user back to next (the page asked for, or the list
+// when the request was a form), or a 401 page.
+func (c *call) signIn(next string) {
 	if c.h.signIn != "" {
-		next := c.r.URL.Path
-		if c.r.Method != http.MethodGet {
-			next = c.h.prefix + "/"
-		}
 		sep := "?"
 		if strings.Contains(c.h.signIn, "?") {
 			sep = "&"
