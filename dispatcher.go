@@ -236,6 +236,11 @@ func (d *Dispatcher) Registry() *Registry { return d.cfg.Registry }
 // Limits returns the limits in force, defaults filled in.
 func (d *Dispatcher) Limits() Limits { return d.cfg.Limits }
 
+// Now returns the dispatcher's current time in UTC: Config.Now, which
+// defaults to time.Now. Views that bucket history by time (the portal's
+// chart) use it so that they agree with the times the dispatcher records.
+func (d *Dispatcher) Now() time.Time { return d.now() }
+
 func (d *Dispatcher) now() time.Time { return d.cfg.Now().UTC() }
 
 // Start begins delivering: it returns at once and runs until Stop. The

@@ -1,8 +1,9 @@
 // Command server is a multi-tenant host configured as the TGM Expert
 // product: two clients, each with its own SQLite database (or Postgres
 // schema, or Redis key prefix), the seed's full event catalog, X-TGM-
-// signatures, the admin API at /api/admin/webhooks behind bearer tokens, and
-// domain endpoints (inspections, generic events) that emit webhooks.
+// signatures, the admin API at /api/admin/webhooks behind bearer tokens, the
+// webhook portal at /portal/ with a sign-in form, and domain endpoints
+// (inspections, generic events) that emit webhooks.
 //
 //	go run ./examples/server                          # http://127.0.0.1:8080, databases in ./data
 //	go run ./examples/server -allow-private-networks  # also deliver to localhost receivers
@@ -30,6 +31,7 @@ import (
 
 	"github.com/webhookkit/webhooks"
 	"github.com/webhookkit/webhooks/transport/admin"
+	"github.com/webhookkit/webhooks/transport/portal"
 	"github.com/webhookkit/webhooks/transport/sender"
 )
 
@@ -161,10 +163,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 	mux.Handle(adminPrefix+"/", adminAPI)
 	mux.Handle(adminPrefix, adminAPI)
 	(&domain{d: d, tenants: tenants, log: log}).register(mux)
+	mux.Handle(portalPrefix+"/", portal.New(d, portalAuthorize, &portal.Options{
+		Prefix: portalPrefix, SignInURL: "/sign-in", SignOutURL: "/sign-out", Logger: log,
+	}))
+	(&signIn{}).register(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "webhooks example server (TGM Expert profile): see examples/server/README.md")
-		fmt.Fprintln(w, "admin API: "+adminPrefix+"   domain: /api/inspections, /api/events")
+		fmt.Fprintln(w, "admin API: "+adminPrefix+"   domain: /api/inspections, /api/events   portal: "+portalPrefix+"/")
 	})
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -220,6 +226,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer) (err error
 func printBanner(w io.Writer, base string, cfg config, st *backend) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "webhooks example server listening on %s\n\n", base)
+	fmt.Fprintf(&b, "Webhook portal: %s%s/ (sign in with one of the tokens below)\n\n", base, portalPrefix)
 	switch st.kind {
 	case "Redis":
 		b.WriteString("Clients (webhooks in Redis, one key prefix each; inspections in SQLite):\n")

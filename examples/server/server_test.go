@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -159,9 +160,11 @@ func (ts *testServer) must(t *testing.T, want int, method, path, token string, b
 	return out
 }
 
-// receiver is a customer's endpoint that records every request.
+// receiver is a customer's endpoint that records every request. It answers
+// 200, or 503 while down is set.
 type receiver struct {
 	*httptest.Server
+	down atomic.Bool
 	mu   sync.Mutex
 	reqs []received
 }
@@ -178,6 +181,11 @@ func newReceiver(t *testing.T) *receiver {
 		rc.mu.Lock()
 		rc.reqs = append(rc.reqs, received{header: r.Header.Clone(), body: body})
 		rc.mu.Unlock()
+		if rc.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"error":"maintenance window"}`)
+			return
+		}
 		_, _ = io.WriteString(w, "OK")
 	}))
 	t.Cleanup(rc.Close)
