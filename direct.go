@@ -20,11 +20,12 @@ type reservation struct {
 	lanes  []*lane
 }
 
-// reserveDirect holds room for one delivery to each of hooks in their
-// lanes and in the dispatcher's claim budget. It returns nil (use Claim)
-// unless the dispatcher runs and every lane has room, so one saturated
-// endpoint sends its events' deliveries down the Claim path, where lanes
-// are filled as they drain.
+// reserveDirect holds room for one delivery in the lane of each of hooks
+// that has some, and in the dispatcher's claim budget. It returns nil (use
+// Claim for all) when the dispatcher is not running or no lane has room.
+// The webhooks whose lanes are full get their deliveries unleased
+// (EnqueueEvent.LeaseOnly): Claim fills those lanes as they drain, so a
+// hanging endpoint does not slow the others' deliveries down.
 func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) *reservation {
 	if len(hooks) == 0 {
 		return nil
@@ -35,19 +36,37 @@ func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) *reservation
 		return nil
 	}
 	room := 3 * d.cfg.MaxInFlightPerWebhook
-	lanes := make([]*lane, len(hooks))
-	for i, w := range hooks {
+	r := &reservation{client: client}
+	for _, w := range hooks {
 		l := d.laneFor(laneKey{client, w.ID})
 		if l.held+l.reserved >= room {
-			return nil
+			continue
 		}
-		lanes[i] = l
-	}
-	for _, l := range lanes {
 		l.reserved++
+		r.hooks = append(r.hooks, w)
+		r.lanes = append(r.lanes, l)
 	}
-	d.claimed += len(hooks)
-	return &reservation{client: client, hooks: hooks, lanes: lanes}
+	if len(r.hooks) == 0 {
+		return nil
+	}
+	d.claimed += len(r.hooks)
+	return r
+}
+
+// partial reports whether r leaves some of hooks to Claim.
+func (r *reservation) partial(hooks []*Webhook) bool { return len(r.hooks) < len(hooks) }
+
+// leaseOnly is EnqueueEvent.LeaseOnly for r: nil when r covers every
+// webhook.
+func (r *reservation) leaseOnly(hooks []*Webhook) []int64 {
+	if !r.partial(hooks) {
+		return nil
+	}
+	ids := make([]int64, len(r.hooks))
+	for i, w := range r.hooks {
+		ids[i] = w.ID
+	}
+	return ids
 }
 
 // dispatchDirect queues the deliveries Enqueue created under r's lease and
@@ -69,9 +88,11 @@ func (d *Dispatcher) dispatchDirect(r *reservation, st Store, item *EnqueueEvent
 	if d.state != stateRunning {
 		d.unreserve(r.lanes, len(r.lanes))
 		d.mu.Unlock()
-		refs := make([]ClaimRef, len(res.Deliveries))
-		for i, ed := range res.Deliveries {
-			refs[i] = ClaimRef{DeliveryID: ed.ID, Token: ed.Token}
+		var refs []ClaimRef
+		for _, ed := range res.Deliveries {
+			if ed.Token != 0 {
+				refs = append(refs, ClaimRef{DeliveryID: ed.ID, Token: ed.Token})
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 		defer cancel()
@@ -85,7 +106,7 @@ func (d *Dispatcher) dispatchDirect(r *reservation, st Store, item *EnqueueEvent
 	for _, ed := range res.Deliveries {
 		i, ok := index[ed.WebhookID]
 		if !ok || used[i] || ed.Token == 0 {
-			continue // not ours to send: Claim will find it once the lease lapses
+			continue // created unleased (LeaseOnly): Claim takes it
 		}
 		used[i] = true
 		l := r.lanes[i]

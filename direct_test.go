@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,12 +19,28 @@ import (
 type claimCounter struct {
 	*memstore.Store
 	claimed atomic.Int64
+	mu      sync.Mutex
+	byHook  map[int64]int
 }
 
 func (s *claimCounter) Claim(ctx context.Context, p webhooks.ClaimParams) ([]*webhooks.ClaimedDelivery, error) {
 	cl, err := s.Store.Claim(ctx, p)
 	s.claimed.Add(int64(len(cl)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byHook == nil {
+		s.byHook = map[int64]int{}
+	}
+	for _, c := range cl {
+		s.byHook[c.Webhook.ID]++
+	}
 	return cl, err
+}
+
+func (s *claimCounter) claimedFor(webhookID int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byHook[webhookID]
 }
 
 // A running dispatcher with room sends what Emit stores without claiming
@@ -79,6 +96,32 @@ func TestEmitFallsBackToClaimWhenLaneIsFull(t *testing.T) {
 	close(release)
 	waitFor(t, "every event", func() bool { return arrived.Load() == events })
 	require.GreaterOrEqual(t, st.claimed.Load(), int64(events-3), "the events past the lane's room went through Claim")
+}
+
+// A full lane leaves only its own deliveries to Claim: the other webhooks
+// of the same events are still sent directly.
+func TestFullLaneDoesNotHoldBackOtherWebhooks(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	defer close(release)
+	rc := newReceiver(t, nil)
+	st := &claimCounter{Store: memstore.New()}
+	d := newTestDispatcher(t, webhooks.Config{Store: st, MaxInFlightPerWebhook: 1, PollInterval: time.Hour})
+	hook(t, d, "", hang.URL, webhooks.WebhookInput{})
+	healthy := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	start(t, d)
+	const events = 10 // the hanging lane holds 3
+	for i := range events {
+		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
+		waitFor(t, "the healthy endpoint keeps up", func() bool { return rc.count() == i+1 })
+	}
+	require.Zero(t, st.claimedFor(healthy.ID), "the healthy webhook's deliveries were all sent directly")
 }
 
 // Webhook changes made through the Dispatcher apply to the next Emit at

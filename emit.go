@@ -19,15 +19,16 @@ func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
 		return err
 	}
 	var stored func(EnqueueResult, error)
-	if r := d.reserveDirect(ev.Client.ID, hooks); r != nil {
-		item.Lease = d.cfg.Lease
+	r := d.reserveDirect(ev.Client.ID, hooks)
+	if r != nil {
+		item.Lease, item.LeaseOnly = d.cfg.Lease, r.leaseOnly(hooks)
 		stored = func(res EnqueueResult, err error) { d.dispatchDirect(r, st, item, res, err) }
 	}
 	if err := d.batcher(ev.Client.ID).enqueue(ctx, st, *item, stored); err != nil {
 		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
 	}
-	if stored == nil {
-		d.Wake()
+	if r == nil || r.partial(hooks) {
+		d.Wake() // deliveries for Claim
 	}
 	return nil
 }

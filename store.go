@@ -135,6 +135,27 @@ type EnqueueEvent struct {
 	// until CreatedAt+Lease, with tokens in the result: the caller sends them
 	// at once without a Claim round trip.
 	Lease time.Duration
+	// LeaseOnly, when non-nil with Lease > 0, limits the lease to the
+	// deliveries of these webhooks; the others are created due, unleased,
+	// for Claim. Nil: every delivery is leased.
+	LeaseOnly []int64
+}
+
+// Leased reports whether Enqueue creates the delivery to webhookID leased:
+// Lease > 0 and LeaseOnly nil or listing the webhook.
+func (e *EnqueueEvent) Leased(webhookID int64) bool {
+	if e.Lease <= 0 {
+		return false
+	}
+	if e.LeaseOnly == nil {
+		return true
+	}
+	for _, id := range e.LeaseOnly {
+		if id == webhookID {
+			return true
+		}
+	}
+	return false
 }
 
 // EnqueueResult reports one EnqueueEvent.

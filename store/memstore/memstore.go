@@ -364,7 +364,7 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 				UpdatedAt:     created,
 			})
 			res := webhooks.EnqueuedDelivery{ID: d.d.ID, WebhookID: wid}
-			if ev.Lease > 0 {
+			if ev.Leased(wid) {
 				d.token = 1
 				d.held = true
 				d.leaseUntil = created.Add(ev.Lease)

@@ -104,11 +104,10 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 		companies = append(companies, ev.CompanyID)
 		payloads = append(payloads, payload)
 		created = append(created, at)
-		var lease *time.Time
-		var token int64
+		var until *time.Time
 		if ev.Lease > 0 {
-			until := leaseEnd(at, ev.Lease)
-			lease, token = &until, 1
+			t := leaseEnd(at, ev.Lease)
+			until = &t
 		}
 		seen := make(map[int64]bool, len(ev.WebhookIDs))
 		for _, wid := range ev.WebhookIDs {
@@ -120,8 +119,11 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 			dEvent = append(dEvent, ev.EventID)
 			dHook = append(dHook, wid)
 			dAt = append(dAt, at)
-			dLease = append(dLease, lease)
-			dToken = append(dToken, token)
+			if ev.Leased(wid) {
+				dLease, dToken = append(dLease, until), append(dToken, 1)
+			} else {
+				dLease, dToken = append(dLease, nil), append(dToken, 0)
+			}
 			if !hookSet[wid] {
 				hookSet[wid] = true
 				hookIDs = append(hookIDs, wid)

@@ -161,7 +161,11 @@ func (s *Store) enqueue(ctx context.Context, events []webhooks.EnqueueEvent, now
 		}
 		args = append(args, ev.EventID, ev.EventType, co, payload, micros(created), lease, len(ev.WebhookIDs))
 		for _, id := range ev.WebhookIDs {
-			args = append(args, itoa(id))
+			if ev.Lease > 0 && !ev.Leased(id) {
+				args = append(args, "!"+itoa(id))
+			} else {
+				args = append(args, itoa(id))
+			}
 		}
 	}
 	keys := []string{s.key("seq", "delivery"), s.key("events"), s.key("leases"), s.key("hist"), s.key("created")}
@@ -182,12 +186,12 @@ func (s *Store) enqueue(ctx context.Context, events []webhooks.EnqueueEvent, now
 	for i := range events {
 		out[i].Duplicate = next() == 1
 		n := int(next())
-		var token int64
-		if events[i].Lease > 0 {
-			token = 1
-		}
 		for range n {
 			id, wid := next(), next()
+			var token int64
+			if events[i].Leased(wid) {
+				token = 1
+			}
 			out[i].Deliveries = append(out[i].Deliveries, webhooks.EnqueuedDelivery{ID: id, WebhookID: wid, Token: token})
 		}
 	}

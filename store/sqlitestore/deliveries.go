@@ -110,17 +110,18 @@ func (s *Store) Enqueue(ctx context.Context, events []webhooks.EnqueueEvent) ([]
 			case err != nil:
 				return fmt.Errorf("event %q: %w", ev.EventID, err)
 			}
-			var leaseUntil any
-			var token int64
-			if ev.Lease > 0 {
-				leaseUntil, token = leaseEnd(created, ev.Lease), 1
-			}
+
 			clear(seen)
 			for _, wid := range ev.WebhookIDs {
 				if seen[wid] {
 					continue // listed twice: one delivery
 				}
 				seen[wid] = true
+				var leaseUntil any
+				var token int64
+				if ev.Leased(wid) {
+					leaseUntil, token = leaseEnd(created, ev.Lease), 1
+				}
 				var id int64
 				switch err := insDelivery.QueryRowContext(ctx, pk, at, leaseUntil, token, at, at, wid).Scan(&id); {
 				case errors.Is(err, sql.ErrNoRows): // webhook deleted meanwhile

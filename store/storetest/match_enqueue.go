@@ -25,6 +25,7 @@ func enqueueCases() []testCase {
 		single("EnqueueManyEventsInOneCall", testEnqueueMany),
 		single("EnqueueSkipsUnknownWebhooks", testEnqueueUnknownWebhook),
 		single("EnqueueWithLease", testEnqueueLease),
+		single("EnqueueLeaseOnly", testEnqueueLeaseOnly),
 		single("EnqueueWebhookListedTwiceGetsOneDelivery", testEnqueueListedTwice),
 	}
 }
@@ -263,4 +264,32 @@ func testEnqueueLease(t *testing.T, s webhooks.Store) {
 	require.Greater(t, cl[0].Token, db.Token)
 	stale := complete(t, s, webhooks.Completion{DeliveryID: db.ID, Token: db.Token, Status: webhooks.StatusSuccess, Now: at(32 * time.Second)})
 	require.Equal(t, []int64{db.ID}, stale.Stale, "the enqueue token is fenced off")
+}
+
+// testEnqueueLeaseOnly: with LeaseOnly, only the listed webhooks' deliveries
+// are leased; the others are due at once for Claim.
+func testEnqueueLeaseOnly(t *testing.T, s webhooks.Store) {
+	a := createSimple(t, s, "a", nil)
+	b := createSimple(t, s, "b", nil)
+	c := createSimple(t, s, "c", nil)
+	e := ev("evt", nil, Base, a, b, c)
+	e.Lease = 30 * time.Second
+	e.LeaseOnly = []int64{a, c}
+	res, err := s.Enqueue(ctx, []webhooks.EnqueueEvent{e})
+	require.NoError(t, err)
+	require.Len(t, res[0].Deliveries, 3)
+	tokens := map[int64]int64{}
+	ids := map[int64]int64{}
+	for _, d := range res[0].Deliveries {
+		tokens[d.WebhookID], ids[d.WebhookID] = d.Token, d.ID
+	}
+	require.Positive(t, tokens[a], "listed: leased")
+	require.Positive(t, tokens[c], "listed: leased")
+	require.Zero(t, tokens[b], "not listed: no lease, no token")
+
+	cl := claim(t, s, Base, 10, time.Minute)
+	require.Equal(t, []int64{ids[b]}, claimedIDs(cl), "only the unleased delivery is due")
+	completeOK(t, s, webhooks.Completion{DeliveryID: ids[a], Token: tokens[a], Status: webhooks.StatusSuccess, Now: at(time.Second),
+		Attempt: webhooks.Attempt{StartedAt: Base, ResponseStatus: 200}})
+	require.Equal(t, webhooks.StatusSuccess, getDelivery(t, s, ids[a]).Status, "the enqueue token completes the leased one")
 }

@@ -9,7 +9,9 @@
 -- ARGV[2] number of events; then for each event:
 --         event ID, event type, company ID ("" = none), payload,
 --         created (µs), lease expiry (µs, "0" = not leased),
---         number of webhook IDs n, then the n webhook IDs
+--         number of webhook IDs n, then the n webhook IDs; an ID written
+--         "!<id>" gets no lease even when the event has one
+--         (EnqueueEvent.LeaseOnly)
 --
 -- Returns, per event in order: duplicate (1/0), number of deliveries m,
 -- then m pairs delivery ID, webhook ID; flattened into one array.
@@ -36,9 +38,13 @@ for _ = 1, tonumber(ARGV[2]) do
     out[#out + 1] = 1
     out[#out + 1] = 0
   else
-    local seen, wids = {}, {}
+    local seen, wids, unleased = {}, {}, {}
     for j = first, first + nw - 1 do
       local w = ARGV[j]
+      if string.sub(w, 1, 1) == '!' then
+        w = string.sub(w, 2)
+        unleased[w] = true
+      end
       if not seen[w] then
         seen[w] = true
         if hooks[w] == nil then hooks[w] = redis.call('HGET', whkey(w), 'active') end
@@ -57,24 +63,26 @@ for _ = 1, tonumber(ARGV[2]) do
       local last = redis.call('INCRBY', KEYS[1], #wids)
       for n, w in ipairs(wids) do
         local id = istr(last - #wids + n)
+        local wl = lease
+        if unleased[w] then wl = '0' end
         local fields = {'id', id, 'ev', eid, 'type', etype, 'wh', w, 'status', 'PENDING', 'n', '0',
           'next', created, 'created', created, 'updated', created, 'tok', '0'}
         if co ~= '' then
           fields[#fields + 1] = 'co'
           fields[#fields + 1] = co
         end
-        if lease ~= '0' then
+        if wl ~= '0' then
           fields[20] = '1' -- tok
           fields[#fields + 1] = 'lease'
-          fields[#fields + 1] = lease
+          fields[#fields + 1] = wl
         end
         redis.call('HSET', dkey(id), unpack(fields))
         zadd(KEYS[4], id, id)
         zadd(K .. 'hist:w:' .. w, id, id)
         index_status(id, w, nil, 'PENDING')
         zadd(KEYS[5], created, id)
-        if lease ~= '0' then
-          zadd(KEYS[3], lease, id)
+        if wl ~= '0' then
+          zadd(KEYS[3], wl, id)
         else
           zadd(duekey(w), created, dmember(id))
           if hooks[w] == '1' and (not earliest[w] or tonumber(created) < tonumber(earliest[w])) then
