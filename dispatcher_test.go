@@ -538,6 +538,46 @@ func TestSendTestRecordsPing(t *testing.T) {
 	require.ErrorIs(t, err, webhooks.ErrNotFound)
 }
 
+// Pings sent in the same millisecond share the seed's "ping-<ms>" ID; every
+// one of them must still be sent and recorded on its own. The clock stands
+// still, so all 50 collide.
+func TestConcurrentPingsAllSucceed(t *testing.T) {
+	rc := newReceiver(t, nil)
+	clk := newFakeClock()
+	d := newTestDispatcher(t, webhooks.Config{Now: clk.Now})
+	w := hook(t, d, "", rc.URL, webhooks.WebhookInput{})
+	const n = 50
+	dels := make([]*webhooks.Delivery, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { dels[i], errs[i] = d.SendTest(t.Context(), "", w.ID) })
+	}
+	wg.Wait()
+	ids := map[int64]bool{}
+	for i := range n {
+		require.NoError(t, errs[i], "ping %d", i)
+		require.Equal(t, webhooks.StatusSuccess, dels[i].Status)
+		ids[dels[i].ID] = true
+	}
+	require.Len(t, ids, n, "each ping has its own delivery")
+	require.Len(t, deliveriesOf(t, d, "", w.ID), n)
+
+	require.Equal(t, n, rc.count())
+	plain := fmt.Sprintf("ping-%d", clk.Now().UnixMilli())
+	eventIDs := map[string]bool{}
+	for i := range n {
+		var id string
+		require.NoError(t, json.Unmarshal(jsonField(t, rc.get(i).body, "eventId"), &id))
+		if id != plain {
+			require.Regexp(t, `^`+plain+`-[0-9a-f]{16}$`, id)
+		}
+		eventIDs[id] = true
+	}
+	require.Len(t, eventIDs, n, "each ping has its own event ID")
+	require.True(t, eventIDs[plain], "one ping keeps the seed's ID")
+}
+
 // dispatcherGoroutines reports whether any goroutine runs dispatcher code.
 func dispatcherGoroutines() bool {
 	buf := make([]byte, 1<<20)

@@ -1,6 +1,8 @@
 package webhooks
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -99,9 +101,12 @@ func emptyToNil(s string) any {
 
 // NewPingEvent returns the webhook.ping test event of the seed: ID
 // "ping-<unix milliseconds>", data type "WebhookTest" and a fixed message.
+// Dispatcher.SendTest sends it as is unless another event of the client
+// already has that ID (pings sent in the same millisecond); it then sends
+// "ping-<unix milliseconds>-<16 random hex digits>".
 func NewPingEvent(now time.Time, client Client) *Event {
 	return &Event{
-		ID:     "ping-" + strconv.FormatInt(now.UnixMilli(), 10),
+		ID:     pingID(now),
 		Type:   PingEventType,
 		Time:   now.UTC(),
 		Client: client,
@@ -110,6 +115,19 @@ func NewPingEvent(now time.Time, client Client) *Event {
 			Attributes: map[string]any{"message": "This is a test webhook delivery"},
 		},
 	}
+}
+
+// maxPingTries bounds SendTest's search for a free ping ID: the seed's ID
+// and then random variants, which in practice never collide.
+const maxPingTries = 5
+
+func pingID(now time.Time) string { return "ping-" + strconv.FormatInt(now.UnixMilli(), 10) }
+
+// pingIDVariant is a ping ID for a millisecond whose plain ID is taken.
+func pingIDVariant(now time.Time) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return pingID(now) + "-" + hex.EncodeToString(b[:])
 }
 
 // truncateEvent applies the seed's large-payload rule: keep data.id and

@@ -258,21 +258,27 @@ func (d *Dispatcher) RetryDelivery(ctx context.Context, clientID string, id int6
 // method, headers, timeout and secret, whether or not the dispatcher runs or
 // the webhook is active. The ping is recorded in the delivery history (one
 // attempt, no automatic retries; it counts toward the failure counter like
-// any attempt) and its delivery, with the attempt, is returned.
+// any attempt) and its delivery, with the attempt, is returned. Every call
+// sends its own ping, however many run at once (see NewPingEvent for the
+// event IDs); ErrNotFound means the webhook does not exist.
 func (d *Dispatcher) SendTest(ctx context.Context, clientID string, webhookID int64) (*Delivery, error) {
 	st, w, err := d.storedWebhook(ctx, clientID, webhookID)
 	if err != nil {
 		return nil, err
 	}
 	lease := w.Timeout + time.Minute
+	now := d.now()
+	ping := NewPingEvent(now, d.client(ctx, clientID))
 	var (
-		ping    *Event
 		payload []byte
 		res     []EnqueueResult
 	)
-	for try := 0; ; try++ { // ping IDs are per millisecond: step past a collision
-		now := d.now()
-		ping = NewPingEvent(now.Add(time.Duration(try)*time.Millisecond), d.client(ctx, clientID))
+	// Event IDs are unique per client and a ping's is per millisecond, so
+	// pings sent together collide: each retry takes a random suffix, one
+	// extra round trip however many pings race (numbered suffixes would
+	// cost each racer a try per earlier ping). maxPingTries is only a guard:
+	// 64 random bits do not repeat.
+	for try := 1; ; try++ {
 		if payload, err = MarshalEvent(ping); err != nil {
 			return nil, err
 		}
@@ -283,15 +289,19 @@ func (d *Dispatcher) SendTest(ctx context.Context, clientID string, webhookID in
 		if err != nil {
 			return nil, fmt.Errorf("webhooks: test ping: %w", err)
 		}
-		if !res[0].Duplicate || try == 10 {
+		if !res[0].Duplicate {
 			break
 		}
+		if try == maxPingTries {
+			return nil, fmt.Errorf("webhooks: test ping: event ID %q and %d random variants of it are all taken", pingID(now), try-1)
+		}
+		ping.ID = pingIDVariant(now)
 	}
-	if len(res[0].Deliveries) == 0 {
+	if len(res[0].Deliveries) == 0 { // deleted since it was read
 		return nil, fmt.Errorf("webhooks: test ping: webhook %d: %w", webhookID, ErrNotFound)
 	}
 	ref := res[0].Deliveries[0]
-	now := d.now()
+	now = d.now()
 	cd := &ClaimedDelivery{
 		Delivery: Delivery{ID: ref.ID, EventID: ping.ID, EventType: PingEventType, WebhookID: w.ID, CompanyID: w.CompanyID, Status: StatusPending},
 		Token:    ref.Token, LeaseUntil: now.Add(lease), Webhook: w, Payload: payload,

@@ -139,10 +139,12 @@ func TestPortalInBrowser(t *testing.T) {
 	require.Equal(t, "Add webhook", focused, "the Add webhook link is reachable with Tab")
 	run("open the form with Enter", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("name")))
 
-	// A bad URL is shown next to its field, and nothing is created.
+	// A bad URL and a bad payload filter are shown next to their fields,
+	// and nothing is created.
 	run("submit an invalid form",
 		chromedp.SendKeys(chromedp.ID("name"), "Orders to ERP"),
 		chromedp.SendKeys(chromedp.ID("url"), "ftp://erp.example"),
+		chromedp.SendKeys(chromedp.ID("filters"), `{"data.attributes.status": {"$like": "FAIL%"}}`),
 		chromedp.Click(chromedp.ID("evt-inspection-created")),
 		chromedp.Click(chromedp.ID("evr-alert")),
 		chromedp.Submit(chromedp.ID("name")),
@@ -150,10 +152,14 @@ func TestPortalInBrowser(t *testing.T) {
 		shot("portal-form-errors.png"),
 	)
 	require.Contains(t, text("#url-error"), "must start with http:// or https://")
+	require.Contains(t, text("#filters-error"), `data.attributes.status.$like: unknown operator`)
+	typed := value(t, bctx, "the typed filter", chromedp.Evaluate[string](`document.getElementById("filters").value`))
+	require.Equal(t, `{"data.attributes.status": {"$like": "FAIL%"}}`, typed, "the typed filter is kept")
 	kept := value(t, bctx, "the picks survive", chromedp.Evaluate[bool](
 		`document.getElementById("evr-alert").checked && document.getElementById("evt-inspection-created").checked`))
 	require.True(t, kept, "the event picks are kept when the form is shown again")
 
+	value(t, bctx, "drop the filter", chromedp.Evaluate[string](`document.getElementById("filters").value = ""`))
 	run("fix the URL and create",
 		chromedp.SetValue(chromedp.ID("url"), rc.URL+"/hooks/erp"),
 		chromedp.SendKeys(chromedp.ID("description"), "Order and inspection events for the ERP bridge"),

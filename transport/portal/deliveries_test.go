@@ -117,8 +117,8 @@ func TestLongResponseBodiesAreCut(t *testing.T) {
 }
 
 func TestDeliveryLogFiltersAndPages(t *testing.T) {
-	// Ping event IDs are per millisecond and SendTest steps past at most 10
-	// collisions, so the pings are a second apart on the injected clock.
+	// The pings are a second apart on the injected clock, so the log's
+	// order (newest first) is also the order they were sent in.
 	clk := &clock{now: time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)}
 	e := newEnv(t, envConfig{clock: clk})
 	ctx := context.Background()

@@ -1,9 +1,9 @@
 // Package portal is an embeddable webhook dashboard: server-rendered pages
 // (html/template, with its stylesheet and one small script embedded in the
 // binary, nothing loaded from another origin) where a host's customers add
-// and edit webhooks, pick events, read the secret once, send test pings,
-// enable, disable and delete webhooks, and read delivery logs with every
-// attempt, a retry button and a 24-hour chart.
+// and edit webhooks, pick events and a payload filter, read the secret
+// once, send test pings, enable, disable and delete webhooks, and read
+// delivery logs with every attempt, a retry button and a 24-hour chart.
 //
 // # Mounting
 //

@@ -1,6 +1,8 @@
 package portal
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
@@ -33,6 +35,8 @@ type webhookForm struct {
 	CanPickCompany bool
 	CompanyLabel   string
 	Headers        string
+	Filters        string // the payload filter as typed, or the stored one indented
+	filtersSent    bool   // the post had the field (a page from before it leaves it alone)
 	VerifySSL      bool
 	Events         map[string]bool
 	Unknown        []string // selected patterns the registry no longer has
@@ -42,6 +46,9 @@ type webhookForm struct {
 	MaxRetriesCap  int
 	MinTimeoutMs   int64
 	MaxTimeoutMs   int64
+	// What a blank field takes on create, for the placeholders.
+	DefaultMaxRetries int
+	DefaultTimeoutMs  int64
 }
 
 type pickerGroup struct {
@@ -64,7 +71,7 @@ type pickerType struct {
 }
 
 // formFields are the form's field names, in the order errors are listed.
-var formFields = []string{"companyId", "name", "description", "url", "events", "customHeaders",
+var formFields = []string{"companyId", "name", "description", "url", "events", "filters", "customHeaders",
 	"httpMethod", "contentType", "timeoutMs", "maxRetries", "verifySsl", "autoDisableAfterFailures",
 	"signatureScheme", "secret"}
 
@@ -75,8 +82,11 @@ func (c *call) newWebhookForm() *webhookForm {
 		Events: map[string]bool{}, Errors: map[string]string{}, VerifySSL: true,
 		HTTPMethod: webhooks.DefaultHTTPMethod, MaxRetriesCap: lim.MaxRetries,
 		MinTimeoutMs: lim.MinTimeout.Milliseconds(), MaxTimeoutMs: lim.MaxTimeout.Milliseconds(),
-		CanPickCompany: c.scope.CompanyID == nil,
-		CompanyLabel:   companyLabel(c.scope.CompanyID),
+		// As the dispatcher defaults a webhook created without them.
+		DefaultMaxRetries: min(lim.DefaultMaxRetries, lim.MaxRetries),
+		DefaultTimeoutMs:  min(max(webhooks.DefaultTimeout, lim.MinTimeout), lim.MaxTimeout).Milliseconds(),
+		CanPickCompany:    c.scope.CompanyID == nil,
+		CompanyLabel:      companyLabel(c.scope.CompanyID),
 	}
 	for _, cat := range c.h.d.Registry().Categories() {
 		g := pickerGroup{Category: cat.Name}
@@ -120,6 +130,7 @@ func (f *webhookForm) fill(w *webhooks.Webhook) {
 		lines[i] = k + ": " + w.CustomHeaders[k]
 	}
 	f.Headers = strings.Join(lines, "\n")
+	f.Filters = indentJSON(w.Filters)
 	f.setEvents(w.Events)
 }
 
@@ -154,6 +165,7 @@ func (f *webhookForm) read(r *http.Request, scope webhooks.Scope) webhooks.Webho
 	f.AutoDisable, f.Scheme = strings.TrimSpace(v.Get("autoDisableAfterFailures")), v.Get("signatureScheme")
 	f.Headers, f.VerifySSL = v.Get("customHeaders"), v.Get("verifySsl") == "on"
 	f.Secret, f.CompanyID = strings.TrimSpace(v.Get("secret")), strings.TrimSpace(v.Get("companyId"))
+	f.Filters, f.filtersSent = v.Get("filters"), v.Has("filters")
 	f.Events = map[string]bool{}
 	f.setEvents(v["events"])
 
@@ -184,6 +196,7 @@ func (f *webhookForm) read(r *http.Request, scope webhooks.Scope) webhooks.Webho
 	in.MaxRetries = num("maxRetries", f.MaxRetries)
 	in.AutoDisableAfterFailures = num("autoDisableAfterFailures", f.AutoDisable)
 	in.CustomHeaders = f.parseHeaders()
+	in.Filters = f.filterInput()
 	if !f.Edit {
 		if f.Secret != "" {
 			in.Secret = &f.Secret
@@ -221,12 +234,36 @@ func (f *webhookForm) parseHeaders() map[string]string {
 	return out
 }
 
+// filterInput is the typed payload filter for the dispatcher, which
+// validates it. Blank means none: nil on create, and on edit null, which
+// clears a stored filter; a post without the field changes nothing. Valid
+// JSON is sent compacted, so that the indentation the edit form shows does
+// not count toward Limits.MaxFilterBytes; anything else is sent as typed
+// for the dispatcher's error.
+func (f *webhookForm) filterInput() *json.RawMessage {
+	typed := strings.TrimSpace(f.Filters)
+	if typed == "" {
+		if f.Edit && f.filtersSent {
+			return webhooks.Ptr(json.RawMessage("null"))
+		}
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(typed)); err != nil {
+		return webhooks.Ptr(json.RawMessage(typed))
+	}
+	return webhooks.Ptr(json.RawMessage(buf.Bytes()))
+}
+
 // absorb files an error from the dispatcher under its form field; it
 // reports false for errors that are not about the input.
 func (f *webhookForm) absorb(err error) bool {
 	var ve *webhooks.ValidationError
 	switch {
 	case errors.As(err, &ve):
+		// Fields are "name", "customHeaders.X-Foo", "events[2]",
+		// "filters.data.status.$in": each filed under its input, with the
+		// rest of the name leading the message.
 		for _, fe := range ve.Fields {
 			key, detail := fe.Field, ""
 			if i := strings.IndexAny(key, ".["); i >= 0 {

@@ -91,6 +91,8 @@ type envConfig struct {
 	opts  *portal.Options
 	mount func(mux *http.ServeMux, h http.Handler) string // returns the portal's path
 	clock *clock
+	// limits are the dispatcher's (zero: the defaults).
+	limits webhooks.Limits
 }
 
 func newEnv(t *testing.T, cfgs ...envConfig) *env {
@@ -108,6 +110,7 @@ func newEnv(t *testing.T, cfgs ...envConfig) *env {
 		Stores:   &res,
 		Logger:   slog.New(slog.DiscardHandler),
 		Sender:   sender.New(&sender.Options{AllowPrivateNetworks: true}), // the receiver is on loopback
+		Limits:   c.limits,
 	}
 	if e.clock != nil {
 		cfg.Now = e.clock.Now

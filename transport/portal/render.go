@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"io/fs"
@@ -39,9 +40,23 @@ var funcs = template.FuncMap{
 		return "badge-" + strings.ToLower(string(s))
 	},
 	"list":    func(s ...string) []string { return s },
+	"json":    indentJSON,
 	"company": companyLabel,
 	"add":     func(a, b int) int { return a + b },
 	"sub":     func(a, b int) int { return a - b },
+}
+
+// indentJSON lays out stored JSON (a payload filter) two spaces a level;
+// "" for none.
+func indentJSON(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return string(raw) // stored JSON was validated; show it as is rather than fail the page
+	}
+	return buf.String()
 }
 
 func mustParsePages() pageSet {
