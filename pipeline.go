@@ -102,7 +102,7 @@ func (d *Dispatcher) fetchOnce() bool {
 		excluded := d.saturated(c.ID)
 		claims, err := st.Claim(ctx, ClaimParams{
 			Now: d.now(), Limit: limit, Lease: d.cfg.Lease,
-			ExcludeWebhooks: excluded, MaxPerWebhook: d.cfg.MaxInFlightPerWebhook,
+			ExcludeWebhooks: excluded, MaxPerWebhook: 2 * d.cfg.MaxInFlightPerWebhook,
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -172,14 +172,16 @@ func (d *Dispatcher) parked() int {
 	return n
 }
 
-// saturated lists the client's webhooks whose lanes already hold a round of
-// queued work; claiming more for them would only wait in memory.
+// saturated lists the client's webhooks whose lanes hold more than one
+// round (MaxInFlightPerWebhook) of work. The others have room for the two
+// rounds a claim may bring each (ClaimParams.MaxPerWebhook), within the
+// lane's bound of three: a claim fills lanes without giving anything back.
 func (d *Dispatcher) saturated(client string) []int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var ids []int64
 	for k, l := range d.lanes {
-		if k.client == client && len(l.queue) >= d.cfg.MaxInFlightPerWebhook {
+		if k.client == client && l.held+l.reserved > d.cfg.MaxInFlightPerWebhook {
 			ids = append(ids, k.webhook)
 		}
 	}

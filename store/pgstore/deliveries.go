@@ -425,9 +425,12 @@ const claimSQL = `WITH RECURSIVE open_hooks(id) AS (
 	UNION ALL
 	SELECT hook_pick.id FROM hook_pick WHERE (SELECT yes FROM few) OR NOT (SELECT yes FROM exact)
 ), locked AS (
+	-- The recheck goes by primary key. "+ interval '0'" keeps the planner
+	-- from ANDing in a bitmap scan of the due index, which matches the
+	-- whole backlog (15 ms at 200,000 due deliveries).
 	SELECT d.id FROM {s}.webhooks_deliveries AS d
 	WHERE d.id = ANY (ARRAY(SELECT cand.id FROM cand)) AND d.status IN ('PENDING', 'RETRYING')
-	  AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
+	  AND d.next_attempt_at + interval '0' <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
 	FOR UPDATE SKIP LOCKED
 ), claimed AS (
 	UPDATE {s}.webhooks_deliveries AS d SET token = d.token + 1, lease_until = $2
