@@ -22,24 +22,27 @@ type reservation struct {
 
 // reserveDirect holds room for one delivery in the lane of each of hooks
 // that has some, and in the dispatcher's claim budget. It returns nil (use
-// Claim for all) when the dispatcher is not running or no lane has room.
-// The webhooks whose lanes are full get their deliveries unleased
-// (EnqueueEvent.LeaseOnly): Claim fills those lanes as they drain, so a
-// hanging endpoint does not slow the others' deliveries down.
-func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) *reservation {
+// Claim for all) when the dispatcher is not running, is out of budget, or
+// no lane has room. The webhooks whose lanes are full get their deliveries
+// unleased (EnqueueEvent.LeaseOnly) and their lanes marked behind: Claim
+// fills them as they drain, so a hanging endpoint neither slows the others'
+// deliveries down nor costs a Claim per Emit. wake reports that the fetch
+// loop should look now: the dispatcher had no budget or is not running.
+func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) (r *reservation, wake bool) {
 	if len(hooks) == 0 {
-		return nil
+		return nil, false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.state != stateRunning || d.claimed+len(hooks) > d.maxClaimed() {
-		return nil
+		return nil, true
 	}
 	room := 3 * d.cfg.MaxInFlightPerWebhook
-	r := &reservation{client: client}
+	r = &reservation{client: client}
 	for _, w := range hooks {
 		l := d.laneFor(laneKey{client, w.ID})
 		if l.held+l.reserved >= room {
+			l.behind = true
 			continue
 		}
 		l.reserved++
@@ -47,10 +50,10 @@ func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) *reservation
 		r.lanes = append(r.lanes, l)
 	}
 	if len(r.hooks) == 0 {
-		return nil
+		return nil, false
 	}
 	d.claimed += len(r.hooks)
-	return r
+	return r, false
 }
 
 // partial reports whether r leaves some of hooks to Claim.

@@ -350,6 +350,10 @@ type lane struct {
 	active int // lane goroutines
 	// held counts the lane's jobs, queued or being sent.
 	held int
+	// behind: the webhook may have due deliveries in the store that
+	// Claim skipped (or Emit left unleased) because the lane was full; the
+	// lane wakes the fetch loop when it drains to one round.
+	behind bool
 	// reserved counts deliveries of emits under way that will join the
 	// queue (see reserveDirect).
 	reserved int

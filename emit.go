@@ -19,7 +19,7 @@ func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
 		return err
 	}
 	var stored func(EnqueueResult, error)
-	r := d.reserveDirect(ev.Client.ID, hooks)
+	r, wake := d.reserveDirect(ev.Client.ID, hooks)
 	if r != nil {
 		item.Lease, item.LeaseOnly = d.cfg.Lease, r.leaseOnly(hooks)
 		stored = func(res EnqueueResult, err error) { d.dispatchDirect(r, st, item, res, err) }
@@ -27,8 +27,8 @@ func (d *Dispatcher) Emit(ctx context.Context, ev Event) error {
 	if err := d.batcher(ev.Client.ID).enqueue(ctx, st, *item, stored); err != nil {
 		return fmt.Errorf("webhooks: emit %s %s: %w", ev.Type, item.EventID, err)
 	}
-	if r == nil || r.partial(hooks) {
-		d.Wake() // deliveries for Claim
+	if wake {
+		d.Wake() // deliveries for Claim; full lanes wake it themselves as they drain
 	}
 	return nil
 }

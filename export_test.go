@@ -4,7 +4,7 @@ package webhooks
 
 // ReserveDirect is reserveDirect.
 func (d *Dispatcher) ReserveDirect(client string, hooks []*Webhook) any {
-	if r := d.reserveDirect(client, hooks); r != nil {
+	if r, _ := d.reserveDirect(client, hooks); r != nil {
 		return r
 	}
 	return nil

@@ -121,8 +121,8 @@ func (d *Dispatcher) fetchOnce() bool {
 			}
 			d.enqueueJob(&job{client: c.ID, store: st, claim: cd, event: ev})
 		}
-		if len(claims) > 0 || limit < share || len(excluded) > 0 {
-			starved = true // more may be due once lanes drain
+		if len(claims) > 0 || limit < share {
+			starved = true // more may be due once capacity comes back
 		}
 	}
 	d.mu.Lock()
@@ -183,6 +183,7 @@ func (d *Dispatcher) saturated(client string) []int64 {
 	for k, l := range d.lanes {
 		if k.client == client && l.held+l.reserved > d.cfg.MaxInFlightPerWebhook {
 			ids = append(ids, k.webhook)
+			l.behind = true // its lane wakes the fetch loop once it drains
 		}
 	}
 	return ids
@@ -254,7 +255,14 @@ func (d *Dispatcher) runLane(l *lane) {
 		d.results <- d.sendInLane(l, j, disabled)
 		d.mu.Lock()
 		l.held--
+		wake := l.behind && l.held+l.reserved <= d.cfg.MaxInFlightPerWebhook
+		if wake {
+			l.behind = false
+		}
 		d.mu.Unlock()
+		if wake {
+			d.Wake() // the lane has room again for what waits in the store
+		}
 	}
 }
 
