@@ -2,8 +2,6 @@ package webhooks_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -74,16 +72,7 @@ func TestEmitSendsWithoutClaim(t *testing.T) {
 // When a lane is full, Emit leaves its deliveries to Claim, which takes
 // them as the lane drains: nothing waits for the poll or is lost.
 func TestEmitFallsBackToClaimWhenLaneIsFull(t *testing.T) {
-	release := make(chan struct{})
-	var arrived atomic.Int32
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(slow.Close)
+	slow := newHangingServer(t)
 	st := &claimCounter{Store: memstore.New()}
 	d := newTestDispatcher(t, webhooks.Config{Store: st, MaxInFlightPerWebhook: 1, PollInterval: time.Hour})
 	hook(t, d, "", slow.URL, webhooks.WebhookInput{})
@@ -92,24 +81,17 @@ func TestEmitFallsBackToClaimWhenLaneIsFull(t *testing.T) {
 	for range events {
 		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
 	}
-	waitFor(t, "the first request", func() bool { return arrived.Load() == 1 })
-	close(release)
-	waitFor(t, "every event", func() bool { return arrived.Load() == events })
+	waitFor(t, "the first request", func() bool { return slow.arrived.Load() == 1 })
+	slow.Release()
+	waitFor(t, "every event", func() bool { return slow.arrived.Load() == events })
 	require.GreaterOrEqual(t, st.claimed.Load(), int64(events-3), "the events past the lane's room went through Claim")
 }
 
 // A full lane leaves only its own deliveries to Claim: the other webhooks
 // of the same events are still sent directly.
 func TestFullLaneDoesNotHoldBackOtherWebhooks(t *testing.T) {
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hang.Close)
-	defer close(release)
+	hang := newHangingServer(t)
+	defer hang.Release()
 	rc := newReceiver(t, nil)
 	st := &claimCounter{Store: memstore.New()}
 	d := newTestDispatcher(t, webhooks.Config{Store: st, MaxInFlightPerWebhook: 1, PollInterval: time.Hour})

@@ -89,6 +89,34 @@ func (rc *receiver) get(i int) received {
 	return rc.requests[i]
 }
 
+// hangingServer is an endpoint that holds every request until Release
+// (or until the request ends), counting arrivals. Tests release it before
+// the dispatcher's Stop, which waits for in-flight requests.
+type hangingServer struct {
+	*httptest.Server
+	arrived atomic.Int32
+	release chan struct{}
+	once    sync.Once
+}
+
+func newHangingServer(t *testing.T) *hangingServer {
+	t.Helper()
+	h := &hangingServer{release: make(chan struct{})}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.arrived.Add(1)
+		select {
+		case <-h.release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(h.Close)
+	t.Cleanup(h.Release)
+	return h
+}
+
+// Release lets held and future requests finish; it may be called again.
+func (h *hangingServer) Release() { h.once.Do(func() { close(h.release) }) }
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	require.Eventually(t, cond, 10*time.Second, 2*time.Millisecond, "waiting for %s", what)
@@ -340,17 +368,8 @@ func TestAutoDisableAndGone(t *testing.T) {
 
 // One endpoint that never answers must not slow the others.
 func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
-	release := make(chan struct{})
-	var hung atomic.Int32
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hung.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hang.Close)
-	defer close(release) // before the dispatcher's Stop, which drains in-flight requests
+	hang := newHangingServer(t)
+	defer hang.Release() // before the dispatcher's Stop, which drains in-flight requests
 	fast := newReceiver(t, nil)
 	d := newTestDispatcher(t, webhooks.Config{Workers: 8, MaxInFlightPerWebhook: 2})
 	hook(t, d, "", hang.URL, webhooks.WebhookInput{Timeout: webhooks.Ptr(time.Minute)})
@@ -360,21 +379,14 @@ func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
 		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
 	}
 	waitFor(t, "the healthy endpoint gets all 50", func() bool { return fast.count() == 50 })
-	require.LessOrEqual(t, hung.Load(), int32(2), "the hanging endpoint holds at most its in-flight cap")
+	require.LessOrEqual(t, hang.arrived.Load(), int32(2), "the hanging endpoint holds at most its in-flight cap")
 }
 
 // Several hanging endpoints with backlogs must not use up the claim budget:
 // their excess claims are given back, and the healthy endpoint gets through.
 func TestBacklogsOfHangingEndpointsDoNotStarveOthers(t *testing.T) {
-	release := make(chan struct{})
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hang.Close)
-	defer close(release)
+	hang := newHangingServer(t)
+	defer hang.Release()
 	fast := newReceiver(t, nil)
 	d := newTestDispatcher(t, webhooks.Config{Workers: 8, MaxInFlightPerWebhook: 2, ClaimBatch: 10})
 	for i := range 3 {
@@ -608,22 +620,12 @@ func TestStopDrainsAndLeavesNoGoroutines(t *testing.T) {
 }
 
 func TestStopReturnsCtxErrWhenOutOfTime(t *testing.T) {
-	release := make(chan struct{})
-	var arrived atomic.Int32
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hang.Close)
-	t.Cleanup(func() { close(release) })
+	hang := newHangingServer(t)
 	d := newTestDispatcher(t, webhooks.Config{})
 	w := hook(t, d, "", hang.URL, webhooks.WebhookInput{})
 	require.NoError(t, d.Start(t.Context()))
 	require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
-	waitFor(t, "request in flight", func() bool { return arrived.Load() == 1 })
+	waitFor(t, "request in flight", func() bool { return hang.arrived.Load() == 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, d.Stop(ctx), context.DeadlineExceeded)
@@ -654,17 +656,8 @@ func TestRateLimitHoldsAcrossBursts(t *testing.T) {
 // Stop out of time gives back what was queued but not started, so another
 // process can send it at once rather than after the lease.
 func TestStopReleasesQueuedDeliveries(t *testing.T) {
-	release := make(chan struct{})
-	var arrived atomic.Int32
-	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(hang.Close)
-	defer close(release)
+	hang := newHangingServer(t)
+	defer hang.Release()
 	store := memstore.New()
 	d := newTestDispatcher(t, webhooks.Config{Store: store, MaxInFlightPerWebhook: 1})
 	hook(t, d, "", hang.URL, webhooks.WebhookInput{})
@@ -672,7 +665,7 @@ func TestStopReleasesQueuedDeliveries(t *testing.T) {
 		require.NoError(t, d.Emit(t.Context(), webhooks.Event{Type: "unit.created"}))
 	}
 	require.NoError(t, d.Start(t.Context()))
-	waitFor(t, "one request in flight", func() bool { return arrived.Load() == 1 })
+	waitFor(t, "one request in flight", func() bool { return hang.arrived.Load() == 1 })
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, d.Stop(ctx), context.DeadlineExceeded)
