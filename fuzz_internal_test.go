@@ -19,7 +19,8 @@ func FuzzValidateURL(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		if err := validateURL(raw); err == nil {
-			if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
+			low := strings.ToLower(raw) // schemes are case-insensitive (RFC 3986 3.1)
+			if !strings.HasPrefix(low, "http://") && !strings.HasPrefix(low, "https://") {
 				t.Fatalf("accepted %q without an http(s) scheme", raw)
 			}
 			if strings.ContainsAny(raw, " \r\n\t\x00") || len(raw) > 2048 {

@@ -189,7 +189,7 @@ func TestWebhookLimitPerCompany(t *testing.T) {
 func TestCreateRefusesInternalTargets(t *testing.T) {
 	d := newTestDispatcher(t, webhooks.Config{Sender: sender.New(nil)})
 	for _, u := range []string{"http://127.0.0.1/", "http://2130706433/", "http://0177.0.0.1/", "http://127.1/",
-		"http://[::ffff:7f00:1]/", "http://localhost:8080/", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/", "http://[::1]/"} {
+		"http://[::ffff:7f00:1]/", "http://localhost:8080/", "htTp://0", "HTTP://0x7f.1/", "http://169.254.169.254/latest/meta-data", "http://10.0.0.5/", "http://[::1]/"} {
 		_, err := d.CreateWebhook(t.Context(), "", webhooks.WebhookInput{Name: webhooks.Ptr("x"), URL: webhooks.Ptr(u)})
 		require.Contains(t, fieldsOf(t, err)["url"], "blocked", u)
 	}
