@@ -37,11 +37,10 @@ func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) (r *reservat
 	if d.state != stateRunning || d.claimed+len(hooks) > d.maxClaimed() {
 		return nil, true
 	}
-	room := 3 * d.cfg.MaxInFlightPerWebhook
 	r = &reservation{client: client}
 	for _, w := range hooks {
 		l := d.laneFor(laneKey{client, w.ID})
-		if l.held+l.reserved >= room {
+		if d.laneFull(l) {
 			l.behind = true
 			continue
 		}
@@ -56,13 +55,10 @@ func (d *Dispatcher) reserveDirect(client string, hooks []*Webhook) (r *reservat
 	return r, false
 }
 
-// partial reports whether r leaves some of hooks to Claim.
-func (r *reservation) partial(hooks []*Webhook) bool { return len(r.hooks) < len(hooks) }
-
 // leaseOnly is EnqueueEvent.LeaseOnly for r: nil when r covers every
 // webhook.
 func (r *reservation) leaseOnly(hooks []*Webhook) []int64 {
-	if !r.partial(hooks) {
+	if len(r.hooks) == len(hooks) {
 		return nil
 	}
 	ids := make([]int64, len(r.hooks))

@@ -198,7 +198,7 @@ func (d *Dispatcher) enqueueJob(j *job) {
 	key := laneKey{j.client, j.claim.Webhook.ID}
 	d.mu.Lock()
 	l := d.laneFor(key)
-	if l.held+l.reserved >= 3*d.cfg.MaxInFlightPerWebhook {
+	if d.laneFull(l) {
 		d.claimed++
 		d.mu.Unlock() // completeLoop takes it in flush
 		d.results <- result{job: j, release: true}
@@ -206,6 +206,13 @@ func (d *Dispatcher) enqueueJob(j *job) {
 	}
 	d.queueLocked(l, j)
 	d.mu.Unlock()
+}
+
+// laneFull reports whether l holds its bound of three rounds
+// (MaxInFlightPerWebhook each) of claimed or reserved deliveries. d.mu is
+// held.
+func (d *Dispatcher) laneFull(l *lane) bool {
+	return l.held+l.reserved >= 3*d.cfg.MaxInFlightPerWebhook
 }
 
 // laneFor returns the webhook's lane, creating it. d.mu is held.

@@ -15,11 +15,13 @@ import (
 //   - leases holds the deliveries under a claim, by expiry; Claim moves the
 //     lapsed ones back to ready, Complete and Release take theirs out.
 type queue struct {
-	ready  map[int64]*readyHeap
-	leases leaseHeap
+	ready  map[int64]*indexedHeap
+	leases *indexedHeap
 }
 
-func newQueue() queue { return queue{ready: make(map[int64]*readyHeap)} }
+func newQueue() queue {
+	return queue{ready: make(map[int64]*indexedHeap), leases: &indexedHeap{less: leaseBefore, pos: leasePos}}
+}
 
 // makeReady puts d in its webhook's ready heap, or moves it after its due
 // time changed.
@@ -30,7 +32,7 @@ func (q *queue) makeReady(d *delivery) {
 	}
 	h := q.ready[d.d.WebhookID]
 	if h == nil {
-		h = &readyHeap{}
+		h = &indexedHeap{less: dueBefore, pos: readyPos}
 		q.ready[d.d.WebhookID] = h
 	}
 	heap.Push(h, d)
@@ -53,10 +55,10 @@ func (q *queue) unready(d *delivery) {
 func (q *queue) leased(d *delivery) {
 	q.unready(d)
 	if d.leaseAt >= 0 {
-		heap.Fix(&q.leases, d.leaseAt)
+		heap.Fix(q.leases, d.leaseAt)
 		return
 	}
-	heap.Push(&q.leases, d)
+	heap.Push(q.leases, d)
 }
 
 // settled takes d out of the index: it was completed or deleted. A
@@ -64,7 +66,7 @@ func (q *queue) leased(d *delivery) {
 func (q *queue) settled(d *delivery) {
 	q.unready(d)
 	if d.leaseAt >= 0 {
-		heap.Remove(&q.leases, d.leaseAt)
+		heap.Remove(q.leases, d.leaseAt)
 	}
 }
 
@@ -72,8 +74,8 @@ func (q *queue) settled(d *delivery) {
 // They stay held: their holder may still complete them until another
 // claim replaces the token.
 func (q *queue) lapse(now time.Time) {
-	for len(q.leases) > 0 && !q.leases[0].leaseUntil.After(now) {
-		q.makeReady(heap.Pop(&q.leases).(*delivery))
+	for q.leases.Len() > 0 && !q.leases.items[0].leaseUntil.After(now) {
+		q.makeReady(heap.Pop(q.leases).(*delivery))
 	}
 }
 
@@ -84,27 +86,25 @@ func (q *queue) lapse(now time.Time) {
 func (q *queue) take(now time.Time, limit, perWebhook int, skip func(webhookID int64) bool) []*delivery {
 	var heads headHeap
 	for id, h := range q.ready {
-		if (*h)[0].d.NextAttemptAt.After(now) || skip(id) {
+		if h.items[0].d.NextAttemptAt.After(now) || skip(id) {
 			continue
 		}
-		heads = append(heads, head{h: h})
+		heads = append(heads, head{id: id, h: h})
 	}
 	heap.Init(&heads)
 	var out []*delivery
 	for len(out) < limit && len(heads) > 0 {
 		top := &heads[0]
-		d := heap.Pop(top.h).(*delivery)
-		out = append(out, d)
+		out = append(out, heap.Pop(top.h).(*delivery))
 		top.taken++
-		if top.h.Len() == 0 || (perWebhook > 0 && top.taken >= perWebhook) || (*top.h)[0].d.NextAttemptAt.After(now) {
+		switch {
+		case top.h.Len() == 0:
+			delete(q.ready, top.id)
 			heap.Pop(&heads)
-		} else {
+		case perWebhook > 0 && top.taken >= perWebhook, top.h.items[0].d.NextAttemptAt.After(now):
+			heap.Pop(&heads)
+		default:
 			heap.Fix(&heads, 0)
-		}
-	}
-	for id, h := range q.ready {
-		if h.Len() == 0 {
-			delete(q.ready, id)
 		}
 	}
 	return out
@@ -118,57 +118,45 @@ func dueBefore(a, b *delivery) bool {
 	return a.d.ID < b.d.ID
 }
 
-// readyHeap is one webhook's claimable deliveries, a min-heap by dueBefore
-// that keeps each delivery's index in readyAt.
-type readyHeap []*delivery
+// leaseBefore orders claimed deliveries by lease expiry.
+func leaseBefore(a, b *delivery) bool { return a.leaseUntil.Before(b.leaseUntil) }
 
-func (h readyHeap) Len() int           { return len(h) }
-func (h readyHeap) Less(i, j int) bool { return dueBefore(h[i], h[j]) }
-func (h readyHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].readyAt, h[j].readyAt = i, j
+func readyPos(d *delivery) *int { return &d.readyAt }
+func leasePos(d *delivery) *int { return &d.leaseAt }
+
+// indexedHeap is a min-heap of deliveries by less that keeps each
+// delivery's index in the field pos returns (-1 once out), so a delivery
+// can be moved or removed in O(log n).
+type indexedHeap struct {
+	items []*delivery
+	less  func(a, b *delivery) bool
+	pos   func(d *delivery) *int
 }
-func (h *readyHeap) Push(x any) {
+
+func (h *indexedHeap) Len() int           { return len(h.items) }
+func (h *indexedHeap) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *indexedHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	*h.pos(h.items[i]), *h.pos(h.items[j]) = i, j
+}
+func (h *indexedHeap) Push(x any) {
 	d := x.(*delivery)
-	d.readyAt = len(*h)
-	*h = append(*h, d)
+	*h.pos(d) = len(h.items)
+	h.items = append(h.items, d)
 }
-func (h *readyHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	d.readyAt = -1
-	return d
-}
-
-// leaseHeap orders claimed deliveries by lease expiry, keeping each
-// delivery's index in leaseAt.
-type leaseHeap []*delivery
-
-func (h leaseHeap) Len() int           { return len(h) }
-func (h leaseHeap) Less(i, j int) bool { return h[i].leaseUntil.Before(h[j].leaseUntil) }
-func (h leaseHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].leaseAt, h[j].leaseAt = i, j
-}
-func (h *leaseHeap) Push(x any) {
-	d := x.(*delivery)
-	d.leaseAt = len(*h)
-	*h = append(*h, d)
-}
-func (h *leaseHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	d.leaseAt = -1
+func (h *indexedHeap) Pop() any {
+	last := len(h.items) - 1
+	d := h.items[last]
+	h.items[last] = nil
+	h.items = h.items[:last]
+	*h.pos(d) = -1
 	return d
 }
 
 // head is one webhook's ready heap during take, with how many it gave.
 type head struct {
-	h     *readyHeap
+	id    int64
+	h     *indexedHeap
 	taken int
 }
 
@@ -176,7 +164,7 @@ type head struct {
 type headHeap []head
 
 func (h headHeap) Len() int           { return len(h) }
-func (h headHeap) Less(i, j int) bool { return dueBefore((*h[i].h)[0], (*h[j].h)[0]) }
+func (h headHeap) Less(i, j int) bool { return dueBefore(h[i].h.items[0], h[j].h.items[0]) }
 func (h headHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *headHeap) Push(x any)        { *h = append(*h, x.(head)) }
 func (h *headHeap) Pop() any {
