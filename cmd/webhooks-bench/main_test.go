@@ -142,9 +142,9 @@ func TestSkipsUnconfiguredServices(t *testing.T) {
 
 func TestMedian(t *testing.T) {
 	runs := []*SteadyResult{
-		{DeliveriesPerSec: 3, Delivered: 10, Error: "first", StoreCalls: &StoreCalls{Claim: OpStats{Calls: 5, TotalMs: 1}}},
-		{DeliveriesPerSec: 1, Delivered: 30, StoreCalls: &StoreCalls{Claim: OpStats{Calls: 1, TotalMs: 9}}},
-		{DeliveriesPerSec: 2, Delivered: 20, StoreCalls: &StoreCalls{Claim: OpStats{Calls: 3, TotalMs: 4}}},
+		{DeliveriesPerSec: 3, DeliveryCounts: DeliveryCounts{Delivered: 10}, Error: "first", StoreCalls: &StoreCalls{Claim: OpStats{Calls: 5, TotalMs: 1}}},
+		{DeliveriesPerSec: 1, DeliveryCounts: DeliveryCounts{Delivered: 30}, StoreCalls: &StoreCalls{Claim: OpStats{Calls: 1, TotalMs: 9}}},
+		{DeliveriesPerSec: 2, DeliveryCounts: DeliveryCounts{Delivered: 20}, StoreCalls: &StoreCalls{Claim: OpStats{Calls: 3, TotalMs: 4}}},
 	}
 	m := median(runs)
 	if m.DeliveriesPerSec != 2 || m.Delivered != 20 || m.Error != "first" {

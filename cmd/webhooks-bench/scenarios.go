@@ -429,13 +429,23 @@ func percentile(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[i]) / float64(time.Millisecond)
 }
 
-// SteadyResult: emitters and deliveries running together.
-type SteadyResult struct {
+// DeliveryCounts are the totals of a scenario where every event goes to
+// every endpoint: what it expected and what arrived.
+type DeliveryCounts struct {
 	Events     int   `json:"events"`
 	Endpoints  int   `json:"endpoints"`
 	Deliveries int   `json:"deliveries"`
 	Delivered  int64 `json:"delivered"`
 	Duplicates int64 `json:"duplicates"`
+}
+
+func (c *DeliveryCounts) counts() (got, want, dups int64) {
+	return c.Delivered, int64(c.Deliveries), c.Duplicates
+}
+
+// SteadyResult: emitters and deliveries running together.
+type SteadyResult struct {
+	DeliveryCounts
 	// Seconds from the first Emit to the last new delivery received.
 	Seconds          float64     `json:"seconds"`
 	DeliveriesPerSec float64     `json:"deliveriesPerSec"`
@@ -449,10 +459,6 @@ type SteadyResult struct {
 	Error            string      `json:"error,omitempty"`
 }
 
-func (r *SteadyResult) counts() (got, want, dups int64) {
-	return r.Delivered, int64(r.Deliveries), r.Duplicates
-}
-
 func (r *SteadyResult) summary() string {
 	if r.Error != "" {
 		return "FAILED: " + r.Error
@@ -463,7 +469,7 @@ func (r *SteadyResult) summary() string {
 
 func (b *bench) steady(ctx context.Context) *SteadyResult {
 	o := b.o
-	res := &SteadyResult{Events: o.Events, Endpoints: o.Endpoints, Deliveries: o.Events * o.Endpoints}
+	res := &SteadyResult{DeliveryCounts: DeliveryCounts{Events: o.Events, Endpoints: o.Endpoints, Deliveries: o.Events * o.Endpoints}}
 	h, err := b.setup(ctx, o.Endpoints, 0, 0)
 	if err != nil {
 		res.Error = err.Error()
@@ -501,11 +507,7 @@ func (b *bench) steady(ctx context.Context) *SteadyResult {
 
 // BacklogResult: deliveries queued while the dispatcher was stopped, then drained.
 type BacklogResult struct {
-	Events     int   `json:"events"`
-	Endpoints  int   `json:"endpoints"`
-	Deliveries int   `json:"deliveries"`
-	Delivered  int64 `json:"delivered"`
-	Duplicates int64 `json:"duplicates"`
+	DeliveryCounts
 	// FillSeconds is how long emitting the backlog took (dispatcher stopped).
 	FillSeconds float64 `json:"fillSeconds"`
 	// Seconds from Start to the last new delivery received.
@@ -516,10 +518,6 @@ type BacklogResult struct {
 	PeakRSSMiB       float64     `json:"peakRSSMiB"`
 	StoreCalls       *StoreCalls `json:"storeCalls,omitempty"`
 	Error            string      `json:"error,omitempty"`
-}
-
-func (r *BacklogResult) counts() (got, want, dups int64) {
-	return r.Delivered, int64(r.Deliveries), r.Duplicates
 }
 
 func (r *BacklogResult) summary() string {
@@ -533,7 +531,7 @@ func (r *BacklogResult) summary() string {
 func (b *bench) backlog(ctx context.Context) *BacklogResult {
 	o := b.o
 	events := (o.Backlog + o.Endpoints - 1) / o.Endpoints
-	res := &BacklogResult{Events: events, Endpoints: o.Endpoints, Deliveries: events * o.Endpoints}
+	res := &BacklogResult{DeliveryCounts: DeliveryCounts{Events: events, Endpoints: o.Endpoints, Deliveries: events * o.Endpoints}}
 	h, err := b.setup(ctx, o.Endpoints, 0, 0)
 	if err != nil {
 		res.Error = err.Error()
@@ -644,20 +642,12 @@ func (b *bench) hanging(ctx context.Context) *HangingResult {
 
 // FanoutResult: one event at a time to many endpoints.
 type FanoutResult struct {
-	Endpoints  int   `json:"endpoints"`
-	Events     int   `json:"events"`
-	Deliveries int   `json:"deliveries"`
-	Delivered  int64 `json:"delivered"`
-	Duplicates int64 `json:"duplicates"`
+	DeliveryCounts
 	// P50Ms and P99Ms: from Emit's call to the last endpoint's receipt, per event.
 	P50Ms            float64 `json:"p50Ms"`
 	P99Ms            float64 `json:"p99Ms"`
 	DeliveriesPerSec float64 `json:"deliveriesPerSec"`
 	Error            string  `json:"error,omitempty"`
-}
-
-func (r *FanoutResult) counts() (got, want, dups int64) {
-	return r.Delivered, int64(r.Deliveries), r.Duplicates
 }
 
 func (r *FanoutResult) summary() string {
@@ -670,7 +660,7 @@ func (r *FanoutResult) summary() string {
 
 func (b *bench) fanout(ctx context.Context) *FanoutResult {
 	o := b.o
-	res := &FanoutResult{Endpoints: o.Fanout, Events: o.FanoutEvents, Deliveries: o.Fanout * o.FanoutEvents}
+	res := &FanoutResult{DeliveryCounts: DeliveryCounts{Endpoints: o.Fanout, Events: o.FanoutEvents, Deliveries: o.Fanout * o.FanoutEvents}}
 	h, err := b.setup(ctx, o.Fanout, 0, 0)
 	if err != nil {
 		res.Error = err.Error()
