@@ -179,7 +179,7 @@ func (d *Dispatcher) filterWebhooks(clientID string, ev *Event, body []byte, hoo
 			out = append(out, w)
 			continue
 		}
-		f, err := d.filters.get(w.Filters, d.cfg.Limits.MaxFilterBytes)
+		f, err := d.filters.get(w.Filters)
 		if err != nil {
 			d.log.Error("webhooks: skipping webhook with an unreadable filter", "client", clientID, "webhook", w.ID, "err", err)
 			continue
@@ -218,10 +218,24 @@ func (d *Dispatcher) filterDocument(ev *Event, body []byte) any {
 
 // normalizeJSON gives a FilterFields value the shape json.Unmarshal would
 // (float64 numbers, map[string]any objects), so filters compare it alike.
+// Maps and lists of such values are walked rather than re-encoded: Emit
+// calls this for every event that meets a filtered webhook.
 func normalizeJSON(v any) any {
-	switch v.(type) {
+	switch x := v.(type) {
 	case string, bool, float64, nil:
 		return v
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normalizeJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalizeJSON(e)
+		}
+		return out
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

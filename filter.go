@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,7 +295,7 @@ func compileObject(obj map[string]any, field string, depth int, ve *ValidationEr
 			ve.add(field+"."+k, "unknown operator %q at the top of a filter object: use $and, $or or a path", k)
 		default:
 			path := strings.Split(k, ".")
-			if slicesContainsEmpty(path) {
+			if slices.Contains(path, "") {
 				ve.add(field+"."+k, "path must be dot-separated names without empty segments")
 				continue
 			}
@@ -305,15 +306,6 @@ func compileObject(obj map[string]any, field string, depth int, ve *ValidationEr
 		return nodes[0]
 	}
 	return nodes
-}
-
-func slicesContainsEmpty(path []string) bool {
-	for _, s := range path {
-		if s == "" {
-			return true
-		}
-	}
-	return false
 }
 
 func compileList(op string, v any, field string, depth int, ve *ValidationError) filterNode {
@@ -449,16 +441,17 @@ const maxCachedFilters = 4096
 // errStoredFilter marks a stored filter that no longer compiles.
 var errStoredFilter = errors.New("webhooks: stored filter does not compile")
 
-func (c *filterCache) get(raw []byte, maxBytes int) (*Filter, error) {
+// get returns the compiled form of a stored filter. Stored filters were
+// validated at write time under the limits then in force, so no size limit
+// applies here: a lowered limit must not silently stop them matching.
+func (c *filterCache) get(raw []byte) (*Filter, error) {
 	c.mu.Lock()
 	f, ok := c.m[string(raw)]
 	c.mu.Unlock()
 	if ok {
 		return f, nil
 	}
-	// Stored filters were validated at write time under the limits then in
-	// force; a lowered limit must not silently stop them matching.
-	f, err := ParseFilter(raw, max(maxBytes, len(raw)))
+	f, err := ParseFilter(raw, len(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errStoredFilter, err)
 	}

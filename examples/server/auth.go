@@ -86,11 +86,8 @@ func authorize(r *http.Request) (webhooks.Scope, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return webhooks.Scope{}, errUnauthenticated
 	}
-	token = strings.TrimSpace(token)
-	for _, t := range demoTokens {
-		if t.token == token {
-			return t.scope(), nil
-		}
+	if t, ok := lookupToken(strings.TrimSpace(token)); ok {
+		return t.scope(), nil
 	}
 	return webhooks.Scope{}, errUnauthenticated
 }

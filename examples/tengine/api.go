@@ -267,7 +267,7 @@ func (a *api) ownWebhook(r *http.Request, p *project) (*webhooks.Webhook, error)
 	if err != nil {
 		return nil, err
 	}
-	if hook.CompanyID == nil || *hook.CompanyID != p.company {
+	if !(webhooks.Scope{CompanyID: &p.company}).Allows(hook.CompanyID) {
 		return nil, errNotFound("webhook")
 	}
 	return hook, nil

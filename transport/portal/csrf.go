@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
-	"strconv"
 
 	webhooks "github.com/webhookkit/webhooks"
 )
@@ -88,11 +87,7 @@ func (g csrfGuard) check(r *http.Request, s webhooks.Scope) error {
 
 func (g csrfGuard) mac(nonce string, s webhooks.Scope) string {
 	m := hmac.New(sha256.New, g.key)
-	company := "*"
-	if s.CompanyID != nil {
-		company = strconv.FormatInt(*s.CompanyID, 10)
-	}
-	m.Write([]byte("webhooks-portal-csrf\x00" + nonce + "\x00" + s.Client + "\x00" + company))
+	m.Write([]byte("webhooks-portal-csrf\x00" + nonce + "\x00" + scopeKey(s)))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
