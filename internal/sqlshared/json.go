@@ -56,3 +56,22 @@ func DecodeAttemptHeaders(a *webhooks.Attempt, req, resp []byte) error {
 	}
 	return nil
 }
+
+// FiltersColumn is the filters column for a webhook's payload filter: NULL
+// (nil) for none, else its canonical JSON as text (not a JSON column type,
+// so the bytes come back unchanged).
+func FiltersColumn(f json.RawMessage) *string {
+	if len(f) == 0 {
+		return nil
+	}
+	s := string(f)
+	return &s
+}
+
+// FiltersFromColumn reads the filters column back: nil for NULL.
+func FiltersFromColumn(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
+}

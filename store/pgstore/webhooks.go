@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -36,10 +35,7 @@ func webhookDest(w *webhooks.Webhook) ([]any, func() error) {
 			return err
 		}
 		w.Timeout = time.Duration(timeout)
-		w.Filters = nil
-		if filters != nil {
-			w.Filters = json.RawMessage(*filters)
-		}
+		w.Filters = sqlshared.FiltersFromColumn(filters)
 		w.CreatedAt, w.UpdatedAt = utc(w.CreatedAt), utc(w.UpdatedAt)
 		return nil
 	}
@@ -69,16 +65,6 @@ func (s *Store) queryWebhooks(ctx context.Context, query string, args ...any) ([
 		out = append(out, w)
 	}
 	return out, rows.Err()
-}
-
-// filtersText stores "no filter" as NULL and a filter as its JSON text
-// (text, not jsonb, so the canonical bytes come back unchanged).
-func filtersText(f json.RawMessage) *string {
-	if len(f) == 0 {
-		return nil
-	}
-	s := string(f)
-	return &s
 }
 
 // webhookConfig encodes the jsonb columns of w.
@@ -119,7 +105,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, maxPerCo
 	args := []any{w.CompanyID, w.Name, w.Description, w.URL, events, headers,
 		w.HTTPMethod, w.ContentType, int64(w.Timeout), w.MaxRetries, w.VerifySSL,
 		w.AutoDisableAfterFailures, w.IsActive, w.Secret, w.ConsecutiveFailures,
-		w.DisabledReason, created, updated, filtersText(w.Filters)}
+		w.DisabledReason, created, updated, sqlshared.FiltersColumn(w.Filters)}
 	var id int64
 	if maxPerCompany <= 0 {
 		err = s.db().QueryRow(ctx, s.sql(insertWebhookSQL+` RETURNING id`), args...).Scan(&id)
@@ -191,7 +177,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 WHERE id = $14`),
 		w.Name, w.Description, w.URL, events, headers, w.HTTPMethod, w.ContentType,
 		int64(w.Timeout), w.MaxRetries, w.VerifySSL, w.AutoDisableAfterFailures, updated,
-		filtersText(w.Filters), w.ID)
+		sqlshared.FiltersColumn(w.Filters), w.ID)
 	if err := oneRow(tag.RowsAffected(), err, "update", w.ID); err != nil {
 		return err
 	}

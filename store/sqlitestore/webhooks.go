@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -28,7 +27,7 @@ func scanWebhook(sc scanner) (*webhooks.Webhook, error) {
 		timeout            int64
 		created, updated   int64
 		verifySSL, isActiv bool
-		filters            sql.NullString
+		filters            *string
 	)
 	if err := sc.Scan(&w.ID, &company, &w.Name, &w.Description, &w.URL, &events, &headers,
 		&w.HTTPMethod, &w.ContentType, &timeout, &w.MaxRetries, &verifySSL,
@@ -39,9 +38,7 @@ func scanWebhook(sc scanner) (*webhooks.Webhook, error) {
 	if err := sqlshared.DecodeWebhookConfig(&w, events, headers); err != nil {
 		return nil, err
 	}
-	if filters.Valid {
-		w.Filters = json.RawMessage(filters.String)
-	}
+	w.Filters = sqlshared.FiltersFromColumn(filters)
 	w.CompanyID = intPtr(company)
 	w.Timeout = time.Duration(timeout)
 	w.VerifySSL = verifySSL
@@ -80,7 +77,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *webhooks.Webhook, maxPerCo
 	args := []any{nullInt(w.CompanyID), w.Name, w.Description, w.URL, string(events), string(headers),
 		w.HTTPMethod, w.ContentType, int64(w.Timeout), w.MaxRetries, w.VerifySSL,
 		w.AutoDisableAfterFailures, w.IsActive, w.Secret, w.ConsecutiveFailures,
-		w.DisabledReason, toMicros(created), toMicros(updated), nullFilters(w.Filters)}
+		w.DisabledReason, toMicros(created), toMicros(updated), sqlshared.FiltersColumn(w.Filters)}
 	const insert = `INSERT INTO webhooks_endpoints (company_id, name, description, url, events,
 	custom_headers, http_method, content_type, timeout_ns, max_retries, verify_ssl,
 	auto_disable_after_failures, is_active, secret, consecutive_failures, disabled_reason,
@@ -145,17 +142,12 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *webhooks.Webhook) error {
 	WHERE id = ?`,
 		w.Name, w.Description, w.URL, string(events), string(headers), w.HTTPMethod, w.ContentType,
 		int64(w.Timeout), w.MaxRetries, w.VerifySSL, w.AutoDisableAfterFailures, toMicros(updated),
-		nullFilters(w.Filters), w.ID)
+		sqlshared.FiltersColumn(w.Filters), w.ID)
 	if err := oneRow(res, err, "webhook", w.ID); err != nil {
 		return err
 	}
 	w.UpdatedAt = normTime(updated)
 	return nil
-}
-
-// nullFilters stores "no filter" as NULL and a filter as its JSON text.
-func nullFilters(f json.RawMessage) sql.NullString {
-	return sql.NullString{String: string(f), Valid: len(f) > 0}
 }
 
 // oneRow turns the result of a single-row UPDATE or DELETE into nil, an
