@@ -5,10 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	webhooks "github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/httpkit"
 )
 
 // DefaultPrefix is the path the handler serves under when Options.Prefix is
@@ -273,7 +273,7 @@ func templateMatches(tmpl, p string) bool {
 	for i, t := range ts {
 		switch t {
 		case "{id}", "{deliveryId}":
-			if _, ok := parseID(ps[i]); !ok {
+			if _, ok := httpkit.ParseID(ps[i]); !ok {
 				return false
 			}
 		case "{companyId}":
@@ -289,20 +289,6 @@ func templateMatches(tmpl, p string) bool {
 	return true
 }
 
-// parseID accepts a positive decimal integer without sign or leading zeros.
-func parseID(s string) (int64, bool) {
-	if s == "" || s[0] < '1' || s[0] > '9' {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
-}
-
 // systemCompany is the {companyId} that lists system-wide webhooks.
 const systemCompany = "system"
 
@@ -311,7 +297,7 @@ func parseCompanyID(s string) (*int64, bool) {
 	if s == systemCompany {
 		return nil, true
 	}
-	n, ok := parseID(s)
+	n, ok := httpkit.ParseID(s)
 	if !ok {
 		return nil, false
 	}
@@ -321,7 +307,7 @@ func parseCompanyID(s string) (*int64, bool) {
 // pathID parses a wildcard that must be a positive integer; when it is not,
 // the request is answered as noRoute answers it and ok is false.
 func (c *call) pathID(name string) (int64, bool) {
-	id, ok := parseID(c.r.PathValue(name))
+	id, ok := httpkit.ParseID(c.r.PathValue(name))
 	if !ok {
 		c.h.noRoute(c.w, c.r)
 	}

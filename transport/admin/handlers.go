@@ -6,6 +6,7 @@ import (
 	"time"
 
 	webhooks "github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/httpkit"
 )
 
 // Messages of "meta.message".
@@ -340,7 +341,7 @@ func (c *call) deliveries() error {
 		p.Limit = n
 	}
 	if s, set := q["cursor"]; set && s[0] != "" {
-		n, ok := parseID(s[0])
+		n, ok := httpkit.ParseID(s[0])
 		if !ok {
 			bad = append(bad, webhooks.FieldError{Field: "cursor", Message: "must be the nextCursor of a previous page"})
 		}

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	webhooks "github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/httpkit"
 )
 
 // The JSON shapes of responses. Field names are the seed's; openapi.yaml
@@ -177,7 +177,7 @@ func toDelivery(d *webhooks.Delivery) deliveryJSON {
 func toDeliveryDetail(d *webhooks.Delivery) deliveryDetail {
 	out := deliveryDetail{deliveryJSON: toDelivery(d), Attempts: make([]attemptJSON, len(d.Attempts))}
 	for i, a := range d.Attempts {
-		body, cut := excerpt(a.ResponseBody, responseBodyExcerpt)
+		body, cut := httpkit.Excerpt(a.ResponseBody, responseBodyExcerpt)
 		out.Attempts[i] = attemptJSON{
 			Number:                a.Number,
 			StartedAt:             timestamp(a.StartedAt),
@@ -214,18 +214,6 @@ func flatHeaders(h http.Header) map[string]string {
 		out[k] = strings.Join(vs, ", ")
 	}
 	return out
-}
-
-// excerpt cuts s to at most n bytes on a UTF-8 boundary.
-func excerpt(s string, n int) (string, bool) {
-	if len(s) <= n {
-		return s, false
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut], true
 }
 
 // testResultJSON is POST /{id}/test: the outcome of the ping.

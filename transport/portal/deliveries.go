@@ -5,9 +5,9 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
-	"unicode/utf8"
 
 	webhooks "github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/httpkit"
 )
 
 // The webhook page (its settings, chart and delivery log) and the delivery
@@ -48,7 +48,7 @@ func (c *call) show() error {
 		}
 	}
 	if s := q.Get("before"); s != "" {
-		n, ok := parseID(s)
+		n, ok := httpkit.ParseID(s)
 		if !ok {
 			return errStatus(http.StatusBadRequest, "The page link is malformed: use the Older and Newest links.")
 		}
@@ -126,7 +126,7 @@ func (c *call) delivery() error {
 	for i := len(d.Attempts) - 1; i >= 0; i-- {
 		a := d.Attempts[i]
 		v := attemptView{Attempt: a, Request: headerLines(a.RequestHeaders), Response: headerLines(a.ResponseHeaders)}
-		v.Body, v.Truncated = excerpt(a.ResponseBody, bodyExcerpt)
+		v.Body, v.Truncated = httpkit.Excerpt(a.ResponseBody, bodyExcerpt)
 		page.Attempts = append(page.Attempts, v)
 	}
 	return c.render(http.StatusOK, "delivery", "Delivery "+strconv.FormatInt(d.ID, 10), page)
@@ -151,7 +151,7 @@ func (c *call) loadDelivery() (*webhooks.Webhook, *webhooks.Delivery, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	id, ok := parseID(c.r.PathValue("did"))
+	id, ok := httpkit.ParseID(c.r.PathValue("did"))
 	if !ok {
 		return nil, nil, webhooks.ErrNotFound
 	}
@@ -179,15 +179,4 @@ func headerLines(h http.Header) []headerLine {
 		}
 	}
 	return out
-}
-
-// excerpt cuts s to at most n bytes on a character boundary.
-func excerpt(s string, n int) (string, bool) {
-	if len(s) <= n {
-		return s, false
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n], true
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	webhooks "github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/httpkit"
 )
 
 // The create and edit forms: every configuration field, the event picker
@@ -203,7 +204,7 @@ func (f *webhookForm) read(r *http.Request, scope webhooks.Scope) webhooks.Webho
 		}
 		in.CompanyID = scope.CompanyID
 		if scope.CompanyID == nil && f.CompanyID != "" {
-			if id, ok := parseID(f.CompanyID); ok {
+			if id, ok := httpkit.ParseID(f.CompanyID); ok {
 				in.CompanyID = &id
 			} else {
 				f.Errors["companyId"] = "must be a positive whole number, or blank for all companies"

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	webhooks "github.com/webhookkit/webhooks"
+	"github.com/webhookkit/webhooks/internal/httpkit"
 )
 
 // The webhook list and the actions on one webhook.
@@ -15,7 +16,7 @@ import (
 // company-scoped caller, is answered exactly like a missing one (404), so
 // its existence does not leak.
 func (c *call) webhook() (*webhooks.Webhook, error) {
-	id, ok := parseID(c.r.PathValue("id"))
+	id, ok := httpkit.ParseID(c.r.PathValue("id"))
 	if !ok {
 		return nil, errStatus(http.StatusNotFound, "There is no such page.")
 	}
@@ -28,15 +29,6 @@ func (c *call) webhook() (*webhooks.Webhook, error) {
 	}
 	w.Secret = "" // never rendered outside the secret page
 	return w, nil
-}
-
-// parseID accepts a positive decimal integer without sign or leading zeros.
-func parseID(s string) (int64, bool) {
-	if s == "" || s[0] < '1' || s[0] > '9' {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil && strconv.FormatInt(n, 10) == s
 }
 
 // listRow is one webhook of the list with its latest delivery.
