@@ -409,7 +409,11 @@ func TestSeveralDispatcherProcesses(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "phase 2 under way", 30*time.Second, func() bool { return seen() >= events2/2 })
+	// Kill child-a while it holds claims: under a loaded CI machine it can
+	// momentarily hold none, which would leave nothing to recover.
+	waitFor(t, "phase 2 under way, child-a holding claims", 30*time.Second, func() bool {
+		return seen() >= events2/2 && len(a.claims()) > 0
+	})
 	a.kill(t)
 	killed := time.Now()
 	// A statement the process sent just before it died still runs to the
